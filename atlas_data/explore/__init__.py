@@ -1,0 +1,114 @@
+"""Explore: run candidate operations and keep the ones the judges agree are helpful.
+
+Judges compose. Each returns a :class:`Judgement` or ``None`` (abstains: e.g. an OCR judge
+on a counting question). A candidate is helpful when every judge that spoke says so; the
+combined judgement records which judges agreed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from PIL import Image
+
+from atlas_data.explore.base import ChosenStep, Judgement
+from atlas_data.explore.candidates import propose
+from atlas_data.ops import Operation
+from atlas_data.sources.base import SourceSample
+from atlas_data.tokens import Vocabulary
+
+
+class Judge(Protocol):
+    name: str
+    needs_pixels: bool  # False: judges from parameters alone, so results are made lazily
+
+    def judge(
+        self, sample: SourceSample, image: Image.Image, op: Operation, result: Image.Image | None
+    ) -> Judgement | None: ...
+
+
+def combine(judgements: Sequence[Judgement]) -> Judgement | None:
+    """All judges that spoke must agree it helped; the score is their mean."""
+    if not judgements:
+        return None
+    agreed = [j.judge for j in judgements if j.helpful]
+    disagreed = [j.judge for j in judgements if not j.helpful]
+    evidence: dict = {}
+    for j in judgements:
+        evidence[j.judge] = j.evidence
+    if judgements[0].evidence.get("reveals"):
+        evidence["reveals"] = judgements[0].evidence["reveals"]
+    evidence["agreed"], evidence["disagreed"] = agreed, disagreed
+    score = sum(j.score for j in judgements) / len(judgements)
+    return Judgement(
+        not disagreed, round(score, 4), "+".join(j.judge for j in judgements), evidence
+    )
+
+
+@dataclass
+class ExploreResult:
+    steps: list[ChosenStep] = field(default_factory=list)
+    reason: str = ""  # rejection code when steps are missing
+    detail: str = ""
+    candidates: int = 0
+
+
+def explore(
+    sample: SourceSample,
+    image: Image.Image,
+    judges: Sequence[Judge],
+    vocab: Vocabulary,
+    seed: int = 0,
+) -> ExploreResult:
+    """Pick, for each needed operation, the best candidate that every judge found helpful."""
+    groups = propose(sample, image.size, seed)
+    if not groups:
+        return ExploreResult(reason="no_candidates", detail="the sample has no annotated needs")
+    pixels = any(j.needs_pixels for j in judges)
+    out = ExploreResult()
+    for i, group in enumerate(groups):
+        ranked: list[tuple[float, int, Operation, Image.Image | None, Judgement]] = []
+        invalid = 0
+        for k, op in enumerate(group):
+            if op.name not in vocab.by_name:
+                continue
+            try:
+                result = op.apply(image) if pixels else None
+            except ValueError:
+                invalid += 1
+                continue
+            verdict = combine([v for j in judges if (v := j.judge(sample, image, op, result))])
+            out.candidates += 1
+            if verdict is not None and verdict.helpful:
+                ranked.append((verdict.score, -k, op, result, verdict))
+        if not ranked:
+            names = sorted({op.name for op in group})
+            missing = [n for n in names if n not in vocab.by_name]
+            if missing:
+                return ExploreResult(
+                    reason="operation_not_in_vocabulary",
+                    detail=f"need {i} uses {missing}, which the vocabulary {vocab.name!r} lacks",
+                    candidates=out.candidates,
+                )
+            return ExploreResult(
+                reason="no_helpful_operation",
+                detail=f"none of {len(group)} candidates for need {i} ({', '.join(names)}) "
+                f"was judged helpful ({invalid} invalid)",
+                candidates=out.candidates,
+            )
+        ranked.sort(key=lambda r: (r[0], r[1]), reverse=True)
+        for _, _, op, result, verdict in ranked:
+            try:  # lazily run the winner; a parameter error falls through to the runner-up
+                out.steps.append(ChosenStep(op, result or op.apply(image), verdict))
+                break
+            except ValueError:
+                continue
+        else:
+            return ExploreResult(
+                reason="operation_failed",
+                detail=f"every helpful candidate for need {i} failed to run",
+                candidates=out.candidates,
+            )
+    return out

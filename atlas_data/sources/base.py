@@ -1,0 +1,77 @@
+"""The source contract: every adapter yields :class:`SourceSample` or :class:`SourceRejection`.
+
+Annotations are plain JSON-able dicts so they survive Parquet and any source can fill them:
+
+``annotations["needs"]``: the operations that genuinely help, in order, each
+``{"op": <operation name>, "params": {...}, "reveals": <what the result shows, one clause>}``
+plus op-specific hints (``"text_height"`` in px for a zoom target). The annotation judge
+matches candidate operations against these; a real-data source fills them from its boxes.
+
+``annotations["objects"]``: other salient regions ``{"label": str, "box": [x0,y0,x1,y1]}``,
+used to propose plausible distractor operations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from PIL import Image
+
+
+def content_id(image_digest: str, question: str) -> str:
+    """Stable sample id from content: the same image and question give the same id."""
+    h = hashlib.sha256(f"{image_digest}\x00{normalize_question(question)}".encode())
+    return h.hexdigest()[:20]
+
+
+def normalize_question(question: str) -> str:
+    return " ".join(question.lower().split())
+
+
+def pixels_digest(img: Image.Image) -> str:
+    """Digest of decoded pixels (for generated images that have no file bytes yet)."""
+    h = hashlib.sha256(f"{img.mode}{img.size}".encode())
+    h.update(img.tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class SourceSample:
+    id: str
+    image: Image.Image | bytes
+    question: str
+    answer: str
+    task: str
+    source: str
+    choices: list[str] | None = None
+    annotations: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SourceRejection:
+    """A record a source could not turn into a sample (unreadable file, empty question…)."""
+
+    id: str
+    reason: str
+    detail: str
+    task: str = ""
+    source: str = ""
+    question: str = ""
+
+
+SourceItem = SourceSample | SourceRejection
+
+
+class Source(Protocol):
+    """An ordered, deterministic stream: item ``i`` is the same on every run."""
+
+    name: str
+
+    def __iter__(self) -> Iterator[SourceItem]: ...
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able identity of the source, recorded in the manifest and run-id hash."""
+        ...

@@ -1,0 +1,128 @@
+"""Crash-safe run directories.
+
+Layout: ``<run>/{sft,rl,rejects}/part-NNNNN.parquet``, ``<run>/_shards/part-NNNNN.json``
+(the shard's completion record) and ``<run>/manifest.json`` (written last).
+
+Every file is written to a dot-prefixed temporary name in the same folder, fsynced, then
+renamed: a crash leaves at most a ``.tmp`` file that no ``*.parquet`` glob reads. A shard
+counts as done only once its completion record exists, so a rerun redoes any shard that
+was cut short and overwrites its parts under the same names: no loss, no duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from atlas_data.store.schemas import ROW_SCHEMAS, with_hf_metadata
+
+SPLIT_DIRS = ("sft", "rl", "rejects")
+DONE_DIR = "_shards"
+MANIFEST = "manifest.json"
+
+
+def shard_name(index: int) -> str:
+    return f"part-{index:05d}"
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def atomic_write_json(path: Path, doc: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
+
+
+def write_rows(path: Path, kind: str, rows: list[dict[str, Any]]) -> int:
+    """Write rows of one row type as a Parquet file, atomically. Returns bytes written."""
+    schema = with_hf_metadata(ROW_SCHEMAS[kind])
+    table = pa.Table.from_pylist(rows, schema=schema)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    pq.write_table(table, tmp, compression="zstd", row_group_size=64)
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+    return path.stat().st_size
+
+
+class RunDir:
+    """One run's folder: shard parts, completion records, manifest."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def part(self, kind: str, index: int) -> Path:
+        return self.root / kind / f"{shard_name(index)}.parquet"
+
+    def done_record(self, index: int) -> Path:
+        return self.root / DONE_DIR / f"{shard_name(index)}.json"
+
+    def is_done(self, index: int) -> bool:
+        return self.done_record(index).exists()
+
+    def write_shard(
+        self, index: int, parts: dict[str, list[dict[str, Any]]], record: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Write a shard's parts, then its completion record (the commit point)."""
+        files = {}
+        for kind, rows in parts.items():
+            path = self.part(kind, index)
+            if rows:
+                write_rows(path, kind, rows)
+                files[kind] = str(path.relative_to(self.root))
+            elif path.exists():  # a previous attempt wrote rows this one does not have
+                path.unlink()
+        record = {**record, "shard": index, "files": files}
+        atomic_write_json(self.done_record(index), record)
+        return record
+
+    def records(self) -> list[dict[str, Any]]:
+        folder = self.root / DONE_DIR
+        if not folder.exists():
+            return []
+        return [json.loads(p.read_text()) for p in sorted(folder.glob("part-*.json"))]
+
+    def clean_temporaries(self) -> int:
+        """Remove temp files a crashed writer left behind (never readable as data)."""
+        n = 0
+        for kind in (*SPLIT_DIRS, DONE_DIR, "."):
+            folder = self.root / kind
+            if folder.exists():
+                for tmp in folder.glob(".*.tmp-*"):
+                    tmp.unlink(missing_ok=True)
+                    n += 1
+        return n
+
+    def parquet_files(self, kinds: Iterable[str] = SPLIT_DIRS) -> list[Path]:
+        return [p for k in kinds for p in sorted((self.root / k).glob("part-*.parquet"))]
+
+    def write_manifest(self, manifest: dict[str, Any]) -> Path:
+        path = self.root / MANIFEST
+        atomic_write_json(path, manifest)
+        return path

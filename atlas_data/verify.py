@@ -1,0 +1,162 @@
+"""Verifiers: each returns ``None`` (pass) or a detail string; the first failure names the reason.
+
+Every check reads token spellings from the run's vocabulary and the layout from the run's
+format preset, so a custom vocabulary or preset is verified by the same code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from atlas_data.formats import FormatError, get_preset
+from atlas_data.tokens import Vocabulary
+from atlas_data.trajectory import IMAGE_PLACEHOLDER, TOOL_CALL_OPEN, Trajectory
+
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        (
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        )
+    )
+}
+# Things that look like special tokens: <|Foo|>, <foo>, </foo>.
+_TOKENISH = re.compile(r"<\|[^|<>\s]{1,40}\|>|</?[A-Za-z_][\w-]{0,40}>")
+# Pixel coordinates or tool syntax that must not survive into the functional-token form.
+_LEAKS = (
+    (re.compile(r"[\[(]\s*-?\d+(?:\.\d+)?\s*,\s*-?\d+(?:\.\d+)?\s*(?:,|[\])])"), "coordinates"),
+    (re.compile(r"\"(?:name|arguments)\"\s*:"), "tool-call JSON"),
+    (re.compile(re.escape(TOOL_CALL_OPEN)), "tool-call tag"),
+    (re.compile(r"<observation>"), "observation tag"),
+    (re.compile(re.escape(IMAGE_PLACEHOLDER)), "image placeholder"),
+)
+PRESET_TAGS = frozenset({"<think>", "</think>", "<answer>", "</answer>"})
+
+
+def normalize_answer(text: str) -> str:
+    """Lower-case, unquoted, unpunctuated, number words as digits."""
+    t = text.strip().lower()
+    t = re.sub(r"\\text\{([^}]*)\}", r"\1", t)
+    t = t.strip(" \t\n.!\"'`*")
+    t = re.sub(r"\s+", " ", t)
+    return _NUMBER_WORDS.get(t, t)
+
+
+def dedup_key(image_sha: str, question: str) -> str:
+    return f"{image_sha}:{' '.join(question.lower().split())}"
+
+
+@dataclass
+class Candidate:
+    """Everything the verifiers look at for one trajectory."""
+
+    trajectory: Trajectory
+    functional: str
+    agentic: str
+    truth: str
+    vocab: Vocabulary
+    preset: str
+    key: str
+    seen: set[str]
+
+
+def check_format(c: Candidate) -> str | None:
+    preset = get_preset(c.preset)
+    for form, text in (("functional", c.functional), ("agentic", c.agentic)):
+        try:
+            preset.parse(text)
+        except FormatError as exc:
+            return f"{form} form: {exc}"
+    return None
+
+
+def check_answer(c: Candidate) -> str | None:
+    try:
+        got = get_preset(c.preset).parse(c.functional).answer
+    except FormatError:
+        return "no parsable final answer"
+    if normalize_answer(got) != normalize_answer(c.truth):
+        return f"answered {got!r}, ground truth is {c.truth!r}"
+    return None
+
+
+def check_known_tokens(c: Candidate) -> str | None:
+    allowed = set(c.vocab.tokens) | PRESET_TAGS
+    unknown = sorted({m.group(0) for m in _TOKENISH.finditer(c.functional)} - allowed)
+    # Custom spellings may not look token-ish; also strip them before looking for strays.
+    return f"unknown token(s) {unknown}" if unknown else None
+
+
+def check_token_placement(c: Candidate) -> str | None:
+    want = [c.vocab.token_for(op.name) for op in c.trajectory.operations()]
+    got = [m.group(0) for m in c.vocab.token_pattern.finditer(c.functional)]
+    if got != want:
+        return f"tokens {got} do not match the operations performed {want}"
+    if c.preset == "atlas":
+        lines = {line.strip() for line in c.functional.splitlines()}
+        missing = [t for t in want if t not in lines]
+        if missing:
+            return f"token(s) {missing} not on a line of their own"
+    return None
+
+
+def check_no_leak(c: Candidate) -> str | None:
+    text = c.vocab.token_pattern.sub(" ", c.functional)
+    for pattern, what in _LEAKS:
+        m = pattern.search(text)
+        if m:
+            return f"{what} left in the functional-token form: {m.group(0)!r}"
+    return None
+
+
+def check_helpful(c: Candidate) -> str | None:
+    for i, step in enumerate(c.trajectory.steps):
+        if step.judgement is None or not step.judgement.helpful:
+            return f"step {i} ({step.operation.name}) was not judged helpful"
+    return None if c.trajectory.steps else "no operation in the trajectory"
+
+
+def check_duplicate(c: Candidate) -> str | None:
+    return "same image and question already kept in this run" if c.key in c.seen else None
+
+
+VERIFIERS: tuple[tuple[str, Callable[[Candidate], str | None]], ...] = (
+    ("malformed_format", check_format),
+    ("unknown_token", check_known_tokens),
+    ("token_misplaced", check_token_placement),
+    ("leak", check_no_leak),
+    ("answer_mismatch", check_answer),
+    ("not_helpful", check_helpful),
+    ("duplicate", check_duplicate),
+)
+
+
+def verify(c: Candidate) -> tuple[str, str] | None:
+    """``None`` when every verifier passes, else ``(reason, detail)`` of the first failure."""
+    for reason, check in VERIFIERS:
+        detail = check(c)
+        if detail is not None:
+            return reason, detail
+    return None

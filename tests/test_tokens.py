@@ -1,0 +1,71 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from atlas_data.store.schemas import export_all
+from atlas_data.tokens import (
+    DEFAULT_VOCABULARY,
+    Vocabulary,
+    VocabularyError,
+    additional_special_tokens,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+PAPER_TOKENS = ["<|Manip|>", "<|Line|>", "<|Arrow|>", "<|Shape|>", "<|Text|>"]
+
+
+def test_default_vocabulary_is_the_papers_five_tokens_in_order():
+    assert list(DEFAULT_VOCABULARY.tokens) == PAPER_TOKENS
+    assert additional_special_tokens() == PAPER_TOKENS
+    cats = {op.token: op.category for op in DEFAULT_VOCABULARY.operations}
+    assert cats == {
+        "<|Manip|>": "manipulation",
+        "<|Line|>": "line",
+        "<|Arrow|>": "arrow",
+        "<|Shape|>": "shape",
+        "<|Text|>": "text",
+    }
+
+
+def test_every_operation_has_an_implementation_and_param_schema():
+    from atlas_data.ops import REGISTRY
+
+    for op in DEFAULT_VOCABULARY.operations:
+        assert op.name in REGISTRY
+        assert op.params["type"] == "object" and op.params["required"]
+
+
+def test_checked_in_schemas_match_the_code(tmp_path):
+    """Regenerate every schema file and compare: a drift fails with the file's name."""
+    for path in export_all(tmp_path):
+        checked_in = REPO / "schemas" / path.name
+        assert checked_in.exists(), f"{checked_in} missing: run `atlas-data schemas`"
+        assert json.loads(checked_in.read_text()) == json.loads(path.read_text()), (
+            f"{path.name} drifted from the code: run `atlas-data schemas`"
+        )
+
+
+def test_custom_vocabulary_round_trips_and_changes_hash(tmp_path):
+    data = DEFAULT_VOCABULARY.to_json()
+    for op in data["operations"]:
+        op["token"] = "[" + op["name"].upper() + "]"
+    path = tmp_path / "v.json"
+    path.write_text(json.dumps(data))
+    v = Vocabulary.load(path)
+    assert v.token_for("zoom") == "[ZOOM]"
+    assert v.hash != DEFAULT_VOCABULARY.hash
+    assert v.token_pattern.findall("a [ZOOM] b [BOX]") == ["[ZOOM]", "[BOX]"]
+
+
+@pytest.mark.parametrize(
+    "ops",
+    [
+        [{"name": "zoom", "token": "two words"}],
+        [{"name": "zoom", "token": "<a>"}, {"name": "zoom", "token": "<b>"}],
+        [{"token": "<a>"}],
+    ],
+)
+def test_bad_vocabularies_are_refused_with_a_clear_error(ops):
+    with pytest.raises(VocabularyError):
+        Vocabulary.from_json({"operations": ops})
