@@ -1,0 +1,272 @@
+"""The synthetic source: reproducible, and every answer and need checked against the pixels."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from functools import cache
+
+import cv2
+import numpy as np
+import pytest
+
+from atlas_data.ops import Operation
+from atlas_data.sources.base import SourceSample, content_id, pixels_digest
+from atlas_data.sources.synthetic import (
+    CODE_ALPHABET,
+    FAMILIES,
+    SyntheticSource,
+    ray_hits_box,
+    segment_distance,
+)
+
+SIZE = (1600, 1200)
+EXPECTED_OP = {
+    "small_text": "zoom",
+    "counting": "point_mark",
+    "odd_one": "box",
+    "geometry": "aux_line",
+    "direction": "arrow",
+}
+
+
+@cache
+def family_samples(family: str, n: int = 16, seed: int = 7) -> tuple[SourceSample, ...]:
+    return tuple(SyntheticSource(n, seed=seed, families=[family]))
+
+
+def pixels(s: SourceSample) -> np.ndarray:
+    assert not isinstance(s.image, bytes)
+    return np.asarray(s.image)
+
+
+def the_need(s: SourceSample) -> dict:
+    needs = s.annotations["needs"]
+    assert len(needs) == 1
+    return needs[0]
+
+
+# --------------------------------------------------------------------------- the stream
+
+
+def test_same_seed_same_samples() -> None:
+    a, b = list(SyntheticSource(10, seed=3)), list(SyntheticSource(10, seed=3))
+    assert [s.id for s in a] == [s.id for s in b]
+    assert [s.question for s in a] == [s.question for s in b]
+    assert [s.answer for s in a] == [s.answer for s in b]
+    assert all(np.array_equal(pixels(x), pixels(y)) for x, y in zip(a, b, strict=True))
+    assert [json.dumps(s.annotations) for s in a] == [json.dumps(s.annotations) for s in b]
+
+
+def test_different_seed_different_samples() -> None:
+    a, b = list(SyntheticSource(10, seed=3)), list(SyntheticSource(10, seed=4))
+    assert all(x.id != y.id for x, y in zip(a, b, strict=True))
+    assert not any(np.array_equal(pixels(x), pixels(y)) for x, y in zip(a, b, strict=True))
+
+
+def test_sample_is_the_ith_item_and_families_rotate() -> None:
+    src = SyntheticSource(12, seed=5)
+    items = list(src)
+    assert len(items) == len(src) == 12
+    assert [s.task for s in items] == [list(FAMILIES)[i % 5] for i in range(12)]
+    for i in (0, 4, 7, 11):
+        alone = SyntheticSource(12, seed=5).sample(i)
+        assert alone.id == items[i].id
+        assert np.array_equal(pixels(alone), pixels(items[i]))
+    with pytest.raises(IndexError):
+        src.sample(12)
+
+    two = list(SyntheticSource(5, seed=5, families=["geometry", "counting"]))
+    assert [s.task for s in two] == ["geometry", "counting", "geometry", "counting", "geometry"]
+
+
+def test_describe_and_validation() -> None:
+    src = SyntheticSource(3, seed=9, families=["odd_one"], size=(800, 600))
+    assert src.describe() == {
+        "name": "synthetic",
+        "n": 3,
+        "seed": 9,
+        "families": ["odd_one"],
+        "size": [800, 600],
+    }
+    json.dumps(src.describe())
+    assert all(s.image.size == (800, 600) for s in src)  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="unknown families"):
+        SyntheticSource(3, families=["nope"])
+    with pytest.raises(ValueError):
+        SyntheticSource(3, families=[])
+    with pytest.raises(ValueError):
+        SyntheticSource(-1)
+    assert list(SyntheticSource(0)) == []
+
+
+def test_ids_unique_over_200() -> None:
+    ids = [s.id for s in SyntheticSource(200, seed=11)]
+    assert len(set(ids)) == 200
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_contract_and_need_applies(family: str) -> None:
+    for s in family_samples(family):
+        assert s.source == "synthetic" and s.task == family
+        assert s.image.mode == "RGB" and s.image.size == SIZE  # type: ignore[union-attr]
+        assert s.id == content_id(pixels_digest(s.image), s.question)  # type: ignore[arg-type]
+        assert 0 < len(s.answer) <= 20
+        json.dumps(s.annotations)
+        need = the_need(s)
+        assert need["op"] == EXPECTED_OP[family]
+        assert isinstance(need["reveals"], str) and need["reveals"]
+        out = Operation(need["op"], need["params"]).apply(s.image)  # type: ignore[arg-type]
+        assert out.size[0] > 0
+        objects = s.annotations["objects"]
+        assert len(objects) >= 3
+        for o in objects:
+            x0, y0, x1, y1 = o["box"]
+            assert o["label"] and 0 <= x0 < x1 <= SIZE[0] and 0 <= y0 < y1 <= SIZE[1]
+            Operation("box", {"box": o["box"]}).apply(s.image)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- per family
+
+
+def test_small_text_is_small_unique_and_zoomable() -> None:
+    for s in family_samples("small_text"):
+        need, target = the_need(s), s.annotations["target"]
+        th, factor = need["text_height"], need["params"]["factor"]
+        assert 8 <= th <= 12 and factor in (3, 4) and th * factor >= 32
+        assert re.fullmatch(f"[{CODE_ALPHABET}]{{3,4}}", s.answer)
+        assert f'"{s.answer}"' in need["reveals"]
+        assert target["colour"] in s.question
+        assert not any(o["label"] == f"{target['colour']} tag" for o in s.annotations["objects"])
+
+        tx0, ty0, tx1, ty1 = target["box"]
+        zx0, zy0, zx1, zy1 = need["params"]["box"]
+        assert 0 <= zx0 <= tx0 < tx1 <= zx1 <= SIZE[0] and 0 <= zy0 <= ty0 < ty1 <= zy1 <= SIZE[1]
+        assert max(tx0 - zx0, ty0 - zy0, zx1 - tx1, zy1 - ty1) <= 8  # tight around the tag
+
+        # The tag's colour occurs nowhere else: it is the one tag of that colour.
+        px = pixels(s)
+        is_tag = np.all(px == np.array(target["rgb"], dtype=np.uint8), axis=2)
+        inside = is_tag[ty0:ty1, tx0:tx1].sum()
+        assert inside > 0.4 * (tx1 - tx0) * (ty1 - ty0)
+        assert is_tag.sum() == inside
+
+        # The printed glyphs really are that small: the dark ink spans at most ~12 rows.
+        tag = px[ty0 + 1 : ty1 - 1, tx0 + 1 : tx1 - 1].astype(int)
+        ink_rows = np.flatnonzero((tag.max(axis=2) < 110).any(axis=1))
+        assert ink_rows.size and 6 <= ink_rows[-1] - ink_rows[0] + 1 <= 13
+
+
+def _classify(w: int, h: int, area: int) -> str:
+    fill = area / (w * h)
+    if fill > 0.9:
+        return "square"
+    if fill > 0.65:
+        return "circle"
+    return "triangle" if w / h > 1.07 else "diamond"
+
+
+def test_counting_marks_every_target_and_nothing_else() -> None:
+    for s in family_samples("counting"):
+        need, target = the_need(s), s.annotations["target"]
+        points = need["params"]["points"]
+        assert need["params"]["numbered"] is True
+        count = int(s.answer)
+        assert 3 <= count <= 9 and len(points) == count
+        assert s.question == f"How many {target['colour']} {target['kind']}s are there?"
+
+        px = pixels(s)
+        rgb = np.array(target["rgb"], dtype=np.uint8)
+        for x, y in points:
+            assert (px[y, x] == rgb).all()
+
+        # Count independently: blobs of the target colour, classified by shape.
+        mask = np.all(px == rgb, axis=2).astype(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        kinds = {
+            i: _classify(
+                stats[i, cv2.CC_STAT_WIDTH],
+                stats[i, cv2.CC_STAT_HEIGHT],
+                stats[i, cv2.CC_STAT_AREA],
+            )
+            for i in range(1, n)
+        }
+        wanted = {i for i, k in kinds.items() if k == target["kind"]}
+        assert len(wanted) == count
+        assert {labels[y, x] for x, y in points} == wanted
+
+
+def test_odd_one_box_holds_the_only_different_cell() -> None:
+    modes = set()
+    for s in family_samples("odd_one"):
+        m = re.fullmatch(r"row (\d+), column (\d+)", s.answer)
+        assert m
+        row, col = int(m[1]), int(m[2])
+        grid = s.annotations["grid"]
+        assert 1 <= row <= grid["rows"] and 1 <= col <= grid["cols"]
+        cells = grid["cells"]
+        odd_box = cells[(row - 1) * grid["cols"] + (col - 1)]
+        need = the_need(s)
+        assert need["params"]["box"] == odd_box
+        assert f"row {row}, column {col}" in need["reveals"]
+
+        px = pixels(s)
+        crops = [px[y0:y1, x0:x1] for x0, y0, x1, y1 in cells]
+        odd = crops[cells.index(odd_box)]
+        normal = [c for b, c in zip(cells, crops, strict=True) if b != odd_box]
+        assert all(np.array_equal(c, normal[0]) for c in normal)
+        assert not np.array_equal(odd, normal[0])
+        modes.add(s.annotations["difference"])
+    assert len(modes) >= 2
+
+
+def test_geometry_answer_matches_the_segment_and_circle() -> None:
+    answers = []
+    for s in family_samples("geometry", n=60):
+        params = the_need(s)["params"]
+        a, b = params["start"], params["end"]
+        circle = s.annotations["circle"]
+        c, r = circle["center"], circle["radius"]
+        dist = segment_distance(c, a, b)
+        assert s.answer == ("yes" if dist < r else "no")
+        assert abs(dist - r) > 0.15 * r  # never near-tangent
+        assert math.dist(a, c) > r and math.dist(b, c) > r
+        assert math.dist(a, b) > 2
+        assert s.annotations["points"]["A"] == a and s.annotations["points"]["B"] == b
+
+        px = pixels(s)
+        assert tuple(px[c[1], c[0]]) not in {(250, 250, 247), (226, 231, 239)}  # shaded
+        for x, y in (a, b):
+            assert tuple(px[y, x]) == (20, 20, 20)  # the labelled dots are really there
+        answers.append(s.answer)
+    assert 0.3 <= answers.count("yes") / len(answers) <= 0.7
+
+
+def test_direction_pointer_aims_at_the_answer_box_only() -> None:
+    for s in family_samples("direction"):
+        params = the_need(s)["params"]
+        (sx, sy), (ex, ey) = params["start"], params["end"]
+        boxes = s.annotations["boxes"]
+        assert 4 <= len(boxes) <= 6 and s.answer in boxes
+        assert s.question == "Which lettered box does the pointer point to?"
+        tx0, ty0, tx1, ty1 = boxes[s.answer]
+        assert tx0 <= ex <= tx1 and ty0 <= ey <= ty1
+        length = math.hypot(ex - sx, ey - sy)
+        ux, uy = (ex - sx) / length, (ey - sy) / length
+        assert ray_hits_box((sx, sy), (ux, uy), boxes[s.answer])
+        aim = math.atan2(uy, ux)
+        for letter, box in boxes.items():
+            if letter == s.answer:
+                continue
+            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            off = abs((math.atan2(cy - sy, cx - sx) - aim + math.pi) % (2 * math.pi) - math.pi)
+            assert math.degrees(off) > 20
+            assert not ray_hits_box((sx, sy), (ux, uy), box)
+
+        # The drawn glyph points the same way: ink just behind the tip, none just ahead.
+        px = pixels(s)
+        glyph = (35, 35, 45)
+        for back in (6, 20, 35):
+            assert tuple(px[round(sy - back * uy), round(sx - back * ux)]) == glyph
+        assert tuple(px[round(sy + 8 * uy), round(sx + 8 * ux)]) != glyph
