@@ -89,7 +89,11 @@ class RunDir:
     def write_shard(
         self, index: int, parts: dict[str, list[dict[str, Any]]], record: dict[str, Any]
     ) -> dict[str, Any]:
-        """Write a shard's parts, then its completion record (the commit point)."""
+        """Write a shard's parts, then its completion record (the commit point).
+
+        A split with no rows in this shard gets no file: ``datasets`` cannot read an empty
+        Parquet file, and every glob over the run must load.
+        """
         files = {}
         for kind, rows in parts.items():
             path = self.part(kind, index)
