@@ -1,0 +1,93 @@
+"""Run the pipeline in this process and SIGKILL it at a chosen point (for the fault tests).
+
+    python -m tests.crash_child POINT K CONFIG_JSON
+
+POINT says where the K-th event kills the process, with no cleanup of any kind:
+
+- ``teacher``: inside the K-th teacher call (other calls of the shard are in flight);
+- ``parquet``: during the K-th Parquet write, after half of the file reached the disk;
+- ``rename``: right after the K-th atomic rename (a part or a completion record is in
+  place, what should follow it is not);
+- ``manifest``: just before the manifest is written (every shard is done);
+- ``none``: no crash; the run finishes.
+
+The hooks wrap library functions from the outside; the library has no crash switches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+from atlas_data import pipeline
+from atlas_data.store import writer
+from atlas_data.teacher.template import TemplateTeacher
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Countdown:
+    def __init__(self, k: int) -> None:
+        self.left = k
+
+    def hit(self) -> bool:
+        self.left -= 1
+        return self.left == 0
+
+
+def install(point: str, k: int) -> None:
+    countdown = Countdown(k)
+    if point == "teacher":
+        original_teach = TemplateTeacher.teach
+
+        async def teach(self: TemplateTeacher, request: Any) -> Any:
+            if countdown.hit():
+                die()
+            return await original_teach(self, request)
+
+        TemplateTeacher.teach = teach  # type: ignore[method-assign]
+    elif point == "parquet":
+        original_write = writer.pq.write_table
+
+        def write_table(table: Any, where: Any, **kwargs: Any) -> None:
+            original_write(table, where, **kwargs)
+            if countdown.hit():
+                size = os.path.getsize(where)
+                with open(where, "r+b") as fh:
+                    fh.truncate(size // 2)
+                die()
+
+        writer.pq.write_table = write_table
+    elif point == "rename":
+        original_replace = os.replace
+
+        def replace(src: Any, dst: Any) -> None:
+            original_replace(src, dst)
+            if countdown.hit():
+                die()
+
+        writer.os.replace = replace  # type: ignore[attr-defined]
+    elif point == "manifest":
+
+        def write_manifest(self: writer.RunDir, manifest: dict[str, Any]) -> Any:
+            die()
+
+        writer.RunDir.write_manifest = write_manifest  # type: ignore[method-assign]
+    elif point != "none":
+        raise SystemExit(f"unknown crash point {point!r}")
+
+
+def main() -> None:
+    point, k, config = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+    install(point, k)
+    manifest = pipeline.run(pipeline.RunConfig(**config))
+    print(json.dumps(manifest["counts"]))
+
+
+if __name__ == "__main__":
+    main()
