@@ -136,3 +136,27 @@ def test_any_parameters_give_bounded_deterministic_output_or_value_error(name, a
     assert out.mode == "RGB"
     assert out.tobytes() == op.apply(img).tobytes()
     assert all(math.isfinite(v) for v in a[:2])
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    name=st.sampled_from(["zoom", "aux_line", "arrow", "box", "point_mark", "text_label"]),
+    params=st.dictionaries(
+        st.sampled_from(["box", "factor", "start", "end", "points", "position", "text", "x"]),
+        json_values,
+    ),
+)
+def test_malformed_parameters_raise_value_error_and_nothing_else(name, params):
+    """Whatever a teacher or a dataset hands over, a bad call is a ValueError, never a crash."""
+    try:
+        out = Operation(name, params).apply(gradient())
+    except ValueError:
+        return
+    assert max(out.size) <= MAX_OUTPUT_SIDE and out.mode == "RGB"
