@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 N ?= 200
 
-.PHONY: install run run-local test lint bench clean
+.PHONY: install run run-local test lint bench clean sysdeps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,18 @@ run: $(STAMP)
 run-local: $(STAMP)
 	$(BIN)/atlas-data run --split sft --n $(N) --seed 0 --out data/runs
 
+## System packages the tests use: Debian's chromium renders the HTML report headless.
+sysdeps:
+	@test -x /usr/bin/chromium || command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	    || echo "sysdeps: apt-get could not install chromium; the browser test will skip"; \
+	  else echo "sysdeps: no apt-get here: install chromium yourself (its test skips without it)"; fi; }
+
 ## The whole test suite: lint, format check, type check, tests.
-test: $(STAMP)
+test: $(STAMP) sysdeps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
