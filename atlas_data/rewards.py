@@ -1,0 +1,253 @@
+"""The RL reward: answer correctness, format, and functional-token use.
+
+Dependency-free: only the standard library and :mod:`atlas_data.formats` /
+:mod:`atlas_data.tokens` (themselves standard-library only), so a trainer process can load
+it by path without images, Arrow or NumPy. The signature is verl's custom reward function::
+
+    custom_reward_function.path=.../atlas_data/rewards.py
+    custom_reward_function.name=compute_score
+
+The run's preset and vocabulary travel in ``extra_info`` (``preset``, ``vocab`` as JSON,
+``reference_token_count``: the verl export writes them); without them the defaults apply.
+
+Score (all weights in :class:`RewardWeights`, clamped to ``[0, 1]``)::
+
+    answer * correct + format * well_formed + tokens * token_use - penalties
+
+* ``correct``: the final answer (parsed leniently, so a format slip costs only the format
+  part) equals the ground truth after normalisation; for multiple choice the option letter
+  counts too.
+* ``well_formed``: the preset parses the text, tokens sit only in the reasoning and, for
+  ``atlas``, each on its own line.
+* ``token_use``: the share of the vocabulary's tokens that have a purpose — some prose
+  follows before the next token or the answer (what the operation showed). It is 0 when no
+  token is used although the reference used some, when any unknown token-like string
+  appears, or when the count exceeds the budget. So *correct with tokens* (1.0) beats
+  *correct without* (0.9), which beats any wrong answer (≤ 0.2): the answer dominates and
+  tokens are a tie-breaker, never a substitute.
+* penalties: each unknown token, each token beyond the budget
+  (``max(2 * reference, reference + spam_slack)``) and each purposeless token costs a
+  fixed amount, capped at ``max_penalty``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any
+
+from atlas_data.formats import DEFAULT_PRESET, FormatError, get_preset
+from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
+
+
+@dataclass(frozen=True)
+class RewardWeights:
+    """Every number of the reward, in one place."""
+
+    answer: float = 0.8
+    format: float = 0.1
+    tokens: float = 0.1
+    unknown_token_penalty: float = 0.25  # per unknown token-like string
+    spam_penalty: float = 0.1  # per token beyond the budget
+    purposeless_penalty: float = 0.05  # per token with nothing observed after it
+    max_penalty: float = 0.5
+    spam_slack: int = 2
+    default_budget: int = 4  # budget when the reference token count is unknown
+    min_observation_chars: int = 8  # prose after a token that counts as "what was seen"
+
+
+WEIGHTS = RewardWeights()
+
+_TOKENISH = re.compile(r"<\|[^|<>\s]{1,40}\|>|</?[A-Za-z_][\w-]{0,40}>")
+_PRESET_TAGS = frozenset({"<think>", "</think>", "<answer>", "</answer>"})
+_BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
+_ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|\Z)", re.DOTALL)
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+}
+
+
+def normalize_answer(text: str) -> str:
+    """Lower-case, unquoted, unpunctuated, number words as digits (as the verifier does)."""
+    t = text.strip().lower()
+    t = re.sub(r"\\text\{([^}]*)\}", r"\1", t)
+    t = t.strip(" \t\n.!\"'`*")
+    t = re.sub(r"\s+", " ", t)
+    return _NUMBER_WORDS.get(t, t)
+
+
+def answers_match(got: str, truth: str, choices: list[str] | None = None) -> bool:
+    g, t = normalize_answer(got), normalize_answer(truth)
+    if g == t:
+        return True
+    try:
+        if abs(float(g) - float(t)) <= 1e-6 * max(1.0, abs(float(t))):
+            return True
+    except ValueError:
+        pass
+    if choices:
+        m = re.fullmatch(r"\(?([a-z])\)?", g)
+        lowered = [normalize_answer(c) for c in choices]
+        if m and t in lowered and ord(m.group(1)) - 97 == lowered.index(t):
+            return True
+    return False
+
+
+@lru_cache(maxsize=32)
+def _vocab_from_json(blob: str) -> Vocabulary:
+    return Vocabulary.from_json(json.loads(blob))
+
+
+def vocabulary_of(extra_info: dict[str, Any] | None) -> Vocabulary:
+    """The run's vocabulary from ``extra_info["vocab"]`` (JSON or dict), else the default."""
+    vocab = (extra_info or {}).get("vocab")
+    if not vocab:
+        return DEFAULT_VOCABULARY
+    blob = vocab if isinstance(vocab, str) else json.dumps(vocab, sort_keys=True)
+    return _vocab_from_json(blob)
+
+
+def extract_answer(text: str, preset: str) -> tuple[str | None, bool]:
+    """``(answer, parsed_by_preset)``: strict parse first, then the last answer-looking part."""
+    try:
+        return get_preset(preset).parse(text).answer, True
+    except FormatError:
+        pass
+    boxes = _BOXED.findall(text)
+    if boxes:
+        return boxes[-1].strip(), False
+    tags = _ANSWER_TAG.findall(text)
+    if tags:
+        return tags[-1].strip(), False
+    return None, False
+
+
+def _reasoning_end(text: str, preset: str) -> int:
+    """Where the reasoning stops and the final answer starts."""
+    if preset == "think-answer":
+        i = text.find("</think>")
+        return i if i >= 0 else len(text)
+    m = list(_BOXED.finditer(text))
+    if not m:
+        return len(text)
+    return text.rfind("\n", 0, m[-1].start()) + 1  # the final-answer sentence starts its line
+
+
+def compute_score(
+    data_source: str | None,
+    solution_str: str,
+    ground_truth: str,
+    extra_info: dict[str, Any] | None = None,
+    weights: RewardWeights = WEIGHTS,
+    **_: Any,
+) -> dict[str, Any]:
+    """verl's custom reward: a dict whose ``score`` is the reward, the rest logged."""
+    info = extra_info or {}
+    preset = str(info.get("preset") or DEFAULT_PRESET)
+    vocab = vocabulary_of(info)
+    text = solution_str or ""
+
+    answer, parsed = extract_answer(text, preset)
+    choices = info.get("choices")
+    correct = answer is not None and answers_match(answer, str(ground_truth), choices)
+
+    found = list(vocab.token_pattern.finditer(text))
+    stripped = vocab.token_pattern.sub(" ", text)
+    unknown = [m.group(0) for m in _TOKENISH.finditer(stripped)]
+    unknown = [u for u in unknown if u not in _PRESET_TAGS]
+    end = _reasoning_end(text, preset)
+
+    own_line = all(
+        text[: m.start()].rsplit("\n", 1)[-1].strip() == ""
+        and text[m.end() :].split("\n", 1)[0].strip() == ""
+        for m in found
+    )
+    in_answer = any(m.start() >= end for m in found)
+    well_formed = parsed and not in_answer and (own_line or preset != "atlas")
+
+    ref = info.get("reference_token_count")
+    ref_count = int(ref) if ref is not None else None
+    if ref_count is None:
+        budget = weights.default_budget
+    else:
+        budget = max(2 * ref_count, ref_count + weights.spam_slack)
+    n = len(found)
+    purposeful = 0
+    for k, m in enumerate(found):
+        stop = found[k + 1].start() if k + 1 < n else end
+        seen = re.sub(r"\s+", " ", text[m.end() : max(m.end(), stop)]).strip()
+        if len(seen) >= weights.min_observation_chars:
+            purposeful += 1
+    purposeless = n - purposeful
+    excess = max(0, n - budget)
+    if unknown or excess:
+        token_use = 0.0
+    elif n == 0:
+        token_use = 1.0 if ref_count == 0 else 0.0
+    else:
+        token_use = purposeful / n
+
+    penalty = min(
+        weights.max_penalty,
+        weights.unknown_token_penalty * len(unknown)
+        + weights.spam_penalty * excess
+        + weights.purposeless_penalty * purposeless,
+    )
+    raw = (
+        weights.answer * correct
+        + weights.format * well_formed
+        + weights.tokens * token_use
+        - penalty
+    )
+    return {
+        "score": round(min(1.0, max(0.0, raw)), 6),
+        "acc": float(correct),
+        "format": float(well_formed),
+        "token_use": round(token_use, 6),
+        "n_tokens": float(n),
+        "unknown_tokens": float(len(unknown)),
+        "excess_tokens": float(excess),
+        "purposeless_tokens": float(purposeless),
+        "penalty": round(penalty, 6),
+    }
+
+
+def score(
+    solution_str: str,
+    ground_truth: str,
+    extra_info: dict[str, Any] | None = None,
+    weights: RewardWeights = WEIGHTS,
+) -> float:
+    """The scalar reward alone (for trainers that want a float, e.g. TRL's GRPO)."""
+    return float(compute_score(None, solution_str, ground_truth, extra_info, weights)["score"])
+
+
+def weights_json(weights: RewardWeights = WEIGHTS) -> dict[str, Any]:
+    return asdict(weights)

@@ -1,0 +1,129 @@
+"""The RL reward on a real run's verified trajectories and on corrupted copies of them."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from atlas_data.pipeline import RunConfig, run
+from atlas_data.rewards import RewardWeights, compute_score, score
+from atlas_data.store.export import export_run
+from atlas_data.tokens import DEFAULT_VOCABULARY
+
+
+def _rows(tmp_path_factory, preset: str) -> list[dict]:
+    base = tmp_path_factory.mktemp(preset)
+    config = RunConfig(split="rl", n=10, seed=3, preset=preset, out=str(base / "runs"))
+    run(config)
+    export_run(config.run_dir().root, "verl", base / "verl")
+    return pq.read_table(base / "verl" / "train.parquet").drop_columns(["images"]).to_pylist()
+
+
+@pytest.fixture(scope="module")
+def atlas_rows(tmp_path_factory) -> list[dict]:
+    return _rows(tmp_path_factory, "atlas")
+
+
+@pytest.fixture(scope="module")
+def think_rows(tmp_path_factory) -> list[dict]:
+    return _rows(tmp_path_factory, "think-answer")
+
+
+def _score(row: dict, text: str) -> dict:
+    return compute_score(
+        row["data_source"], text, row["reward_model"]["ground_truth"], row["extra_info"]
+    )
+
+
+def _wrong(text: str, preset: str) -> str:
+    if preset == "atlas":
+        return re.sub(r"\\boxed\{[^}]*\}", r"\\boxed{definitely wrong}", text)
+    return re.sub(r"<answer>.*</answer>", "<answer>definitely wrong</answer>", text, flags=re.S)
+
+
+def _without_tokens(text: str) -> str:
+    return re.sub(r"\n?" + DEFAULT_VOCABULARY.token_pattern.pattern + r"\n?", "\n", text)
+
+
+@pytest.mark.parametrize("preset", ["atlas", "think-answer"])
+def test_verified_trajectories_score_high_and_each_corruption_lower(atlas_rows, think_rows, preset):
+    rows = atlas_rows if preset == "atlas" else think_rows
+    assert len(rows) >= 6
+    good = [_score(r, r["extra_info"]["reference"]) for r in rows]
+    assert sum(g["score"] for g in good) / len(good) > 0.9
+    assert all(g["acc"] == 1 and g["format"] == 1 and g["token_use"] == 1 for g in good)
+    for row, g in zip(rows, good, strict=True):
+        ref = row["extra_info"]["reference"]
+        token = row["extra_info"]["reference_token_spans"][0]["token"]
+        wrong = _score(row, _wrong(ref, preset))
+        assert wrong["acc"] == 0 and wrong["score"] <= 0.2
+        no_tokens = _score(row, _without_tokens(ref))
+        assert no_tokens["acc"] == 1 and no_tokens["token_use"] == 0
+        assert wrong["score"] < no_tokens["score"] < g["score"]
+        unknown = _score(row, ref.replace(token, "<|Zoom|>", 1))
+        assert unknown["unknown_tokens"] == 1 and unknown["score"] < no_tokens["score"]
+        spam = _score(row, ref.replace(token, "\n".join([token] * 12), 1))
+        assert spam["excess_tokens"] > 0 and spam["score"] < no_tokens["score"]
+        if preset == "think-answer":
+            broken = _score(row, ref.replace("</think>", ""))
+            assert broken["format"] == 0 and broken["score"] < g["score"]
+        else:
+            inline = _score(row, ref.replace(f"\n{token}\n", f" {token} ", 1))
+            assert inline["format"] == 0 and inline["score"] < g["score"]
+
+
+def test_token_with_no_purpose_is_penalised(atlas_rows):
+    row = atlas_rows[0]
+    ref = row["extra_info"]["reference"]
+    token = row["extra_info"]["reference_token_spans"][0]["token"]
+    # an extra token just before the answer: nothing is observed after it
+    cut = ref.rindex("The answer is")
+    idle = _score(row, ref[:cut] + token + "\n" + ref[cut:])
+    assert idle["purposeless_tokens"] == 1 and idle["score"] < _score(row, ref)["score"]
+
+
+def test_multiple_choice_letter_and_numbers():
+    extra = {"choices": ["cat", "dog", "bird"], "reference_token_count": 0}
+    assert (
+        compute_score(None, "Looking at it.\nThe answer is \\boxed{B}.", "dog", extra)["acc"] == 1
+    )
+    assert (
+        compute_score(None, "Looking at it.\nThe answer is \\boxed{C}.", "dog", extra)["acc"] == 0
+    )
+    assert compute_score(None, "Counting.\nThe answer is \\boxed{3.0}.", "three")["acc"] == 1
+
+
+def test_custom_vocabulary_from_extra_info_decides_what_is_valid():
+    doc = DEFAULT_VOCABULARY.to_json()
+    for op in doc["operations"]:
+        op["token"] = "<|Look|>"
+    extra = {"vocab": json.dumps(doc), "preset": "atlas", "reference_token_count": 1}
+    text = "The tag is small.\n{}\nNow the tag reads K7.\nThe answer is \\boxed{{K7}}."
+    mine = compute_score(None, text.format("<|Look|>"), "K7", extra)
+    paper = compute_score(None, text.format("<|Manip|>"), "K7", extra)
+    assert mine["score"] == 1.0 and mine["token_use"] == 1
+    assert paper["unknown_tokens"] == 1 and paper["score"] < mine["score"]
+    # without extra_info the paper's default vocabulary applies
+    assert compute_score(None, text.format("<|Manip|>"), "K7")["score"] == 1.0
+
+
+def test_weights_live_in_one_dataclass():
+    text = "The tag is small.\nThe answer is \\boxed{K7}."
+    heavy = RewardWeights(answer=0.5, format=0.5, tokens=0.0)
+    assert score(text, "K7", {"reference_token_count": 1}) == pytest.approx(0.9)
+    assert score(text, "K7", {"reference_token_count": 1}, heavy) == pytest.approx(1.0)
+
+
+def test_reward_module_imports_no_heavy_dependency():
+    code = (
+        "import sys, atlas_data.rewards as r; "
+        "heavy = [m for m in ('PIL', 'numpy', 'pyarrow', 'datasets', 'cv2', 'duckdb') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
