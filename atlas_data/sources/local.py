@@ -56,16 +56,20 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
     """All records of a questions file; a malformed JSONL line becomes a marker record."""
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
-        text = path.read_text(encoding="utf-8")
-        if suffix == ".json" and text.lstrip().startswith("["):
-            records = json.loads(text)
+        raw = path.read_bytes()
+        if suffix == ".json" and raw.lstrip().startswith(b"["):
+            records = json.loads(raw.decode("utf-8"))
             return [r if isinstance(r, dict) else {_BAD_RECORD: repr(r)[:200]} for r in records]
         out: list[dict[str, Any]] = []
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
+        # Decoded line by line: one line of bad bytes is one bad record, not a lost file.
+        for lineno, blob in enumerate(raw.splitlines(), 1):
+            if not blob.strip():
                 continue
             try:
-                rec = json.loads(line)
+                rec = json.loads(blob.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                out.append({_BAD_RECORD: f"line {lineno}: not valid UTF-8 ({exc.reason})"})
+                continue
             except json.JSONDecodeError as exc:
                 out.append({_BAD_RECORD: f"line {lineno}: {exc}"})
                 continue

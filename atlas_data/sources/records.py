@@ -25,6 +25,7 @@ from typing import Any
 from PIL import Image
 
 from atlas_data.ops.draw import MAX_OUTPUT_SIDE, MAX_ZOOM
+from atlas_data.ops.image_io import EXIF_ORIENTATION
 from atlas_data.sources.base import SourceItem, SourceRejection, SourceSample, content_id
 
 FIELDS = ("image", "question", "answer", "choices", "bbox", "objects", "task")
@@ -155,10 +156,14 @@ def probe_image(data: bytes, name: str, policy: ImagePolicy) -> tuple[str, str] 
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
+    """The size as displayed: boxes are drawn on the upright image, after EXIF rotation."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            w, h = Image.open(io.BytesIO(data)).size
+            img = Image.open(io.BytesIO(data))
+            w, h = img.size
+            if img.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # quarter turns
+                w, h = h, w
     except Exception:  # noqa: BLE001 - the decoder reports it
         return None
     return (w, h) if w > 0 and h > 0 else None
