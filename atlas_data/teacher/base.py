@@ -58,6 +58,10 @@ class Usage:
         return dict(self.__dict__)
 
 
+class TeacherUnavailable(RuntimeError):
+    """The endpoint is unreachable or lacks the model: the run stops, no sample is taught."""
+
+
 @dataclass
 class TeachResult:
     reasoning: Reasoning | None

@@ -1,0 +1,159 @@
+"""The answer-flip judge: does a model answer correctly only after the operation?
+
+It asks a vision-language model (the teacher's endpoint, or a cheaper ``--judge-model`` on
+it) the question twice: on the original image and on the operation's result, both
+downscaled to the trainee's budget (``max_side``). The operation is helpful when the answer
+flips from wrong to right. Replies are cached on disk like the teacher's, so a rerun asks
+nothing. Judges run in worker threads, so this one uses the blocking client.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from PIL import Image
+
+from atlas_data.explore.base import Judgement
+from atlas_data.ops import Operation
+from atlas_data.sources.base import SourceSample
+from atlas_data.teacher.base import Usage
+from atlas_data.teacher.client import ChatError, Endpoint, EndpointConfig, Prompt
+
+JUDGE_SYSTEM = (
+    "Answer the question about the image. Reply with the answer only: a word, a number, "
+    "a code or a short phrase, with no explanation. If you cannot tell, reply: unknown."
+)
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    )
+}
+
+
+def normalize(text: str) -> str:
+    t = re.sub(r"[^0-9a-z ]+", " ", text.lower())
+    words = [_NUMBER_WORDS.get(w, w) for w in t.split()]
+    return " ".join(words)
+
+
+def is_correct(reply: str, truth: str) -> bool:
+    """Exact after normalisation, or the truth as whole words inside a short reply."""
+    got, want = normalize(reply), normalize(truth)
+    if not want:
+        return False
+    return got == want or f" {want} " in f" {got} "
+
+
+def question_prompt(sample: SourceSample, image: Image.Image, max_side: int) -> Prompt:
+    prompt = Prompt(messages=[], max_side=max_side)
+    text = f"Question: {sample.question.strip()}"
+    if sample.choices:
+        text += "\nOptions: " + "; ".join(sample.choices)
+    prompt.messages = [
+        {"role": "system", "content": JUDGE_SYSTEM},
+        {"role": "user", "content": [prompt.add_image(image), {"type": "text", "text": text}]},
+    ]
+    return prompt
+
+
+class AnswerFlipJudge:
+    """Helpful when the model's answer is wrong on the original and right on the result."""
+
+    name = "flip"
+    needs_pixels = True
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str = "",
+        max_side: int = 1024,
+        cache_dir: str | None = "data/cache/teacher",
+        timeout: float = 60.0,
+        max_retries: int = 4,
+        backoff: float = 1.0,
+        max_tokens: int = 32,
+        probe: bool = True,
+    ) -> None:
+        self.endpoint = Endpoint(
+            EndpointConfig(
+                model=model,
+                base_url=base_url,
+                timeout=timeout,
+                max_retries=max_retries,
+                backoff=backoff,
+                cache_dir=cache_dir,
+                probe=probe,
+            )
+        )
+        self.max_side = max_side
+        self.params: dict[str, Any] = {"temperature": 0.0, "max_tokens": max_tokens}
+        self._originals: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any], max_side: int) -> AnswerFlipJudge:
+        """Built from the run's teacher options: same endpoint, ``judge_model`` if given."""
+        model = options.get("judge_model") or options.get("model")
+        if not model:
+            raise ValueError(
+                "the flip judge asks a model: pass --judge-model NAME (or --model) and "
+                "--base-url URL of an OpenAI-compatible endpoint"
+            )
+        keep = ("base_url", "cache_dir", "timeout", "max_retries", "backoff", "probe")
+        return cls(
+            model=str(model), max_side=max_side, **{k: options[k] for k in keep if k in options}
+        )
+
+    @property
+    def usage(self) -> Usage:
+        return self.endpoint.usage
+
+    def ask(self, sample: SourceSample, image: Image.Image) -> str:
+        """The model's answer on ``image`` at the budget (cached). Raises ChatError."""
+        prompt = question_prompt(sample, image, self.max_side)
+        done = self.endpoint.complete_sync(prompt, self.params, Usage())
+        return done.text.strip() or done.refusal.strip()
+
+    def judge(
+        self, sample: SourceSample, image: Image.Image, op: Operation, result: Image.Image | None
+    ) -> Judgement | None:
+        if result is None:
+            result = op.apply(image)
+        try:
+            with self._lock:
+                before = self._originals.get(sample.id)
+            if before is None:
+                before = self.ask(sample, image)
+                with self._lock:
+                    if len(self._originals) > 1024:
+                        self._originals.clear()
+                    self._originals[sample.id] = before
+            after = self.ask(sample, result)
+        except ChatError as exc:
+            return Judgement(False, 0.0, self.name, {"error": exc.reason, "detail": exc.detail})
+        right_before, right_after = (
+            is_correct(before, sample.answer),
+            is_correct(after, sample.answer),
+        )
+        ev: dict[str, Any] = {
+            "max_side": self.max_side,
+            "model": self.endpoint.config.model,
+            "before": before[:200],
+            "after": after[:200],
+            "correct_before": right_before,
+            "correct_after": right_after,
+        }
+        helpful = right_after and not right_before
+        if helpful:
+            ev["reveals"] = f'the answer can be read as "{after[:80]}"'
+        elif right_before:
+            ev["why"] = "already answered correctly from the original"
+        else:
+            ev["why"] = "still answered wrongly after the operation"
+        return Judgement(helpful, 1.0 if helpful else 0.0, self.name, ev)
+
+    def close(self) -> None:
+        self.endpoint.close_sync()

@@ -1,0 +1,317 @@
+"""The ``openai`` teacher: any OpenAI-compatible chat endpoint (OpenAI, vLLM, SGLang, Ollama).
+
+It sees the question, the original image and the result image of every operation that
+ran, and writes the reasoning *around* those operations as JSON (structured outputs where
+the server supports them, a tolerant parser where it does not). It never chooses
+operations: the ones it is given are the ones that happened, and the pipeline rejects an
+answer whose step count differs. Every failure is a :class:`TeachResult` with a specific
+reason and the raw text, never an exception, except an endpoint that is unreachable or
+lacks the model, which stops the run with :class:`TeacherUnavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+from atlas_data.teacher.base import (
+    Reasoning,
+    StepText,
+    TeachRequest,
+    TeachResult,
+    Usage,
+)
+from atlas_data.teacher.client import (
+    DEFAULT_IMAGE_MAX_SIDE,
+    ChatError,
+    Completion,
+    Endpoint,
+    EndpointConfig,
+    Prompt,
+    describe_endpoint,
+)
+
+PROMPT_VERSION = 1
+SCHEMA_NAME = "atlas_reasoning"
+DEFAULT_CONCURRENCY = 16  # fits one vLLM server; raise it for hosted APIs
+
+REASONING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "preamble": {"type": "string"},
+        "steps": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "intent": {"type": "string"},
+                    "observation": {"type": "string"},
+                },
+                "required": ["intent", "observation"],
+                "additionalProperties": False,
+            },
+        },
+        "conclusion": {"type": "string"},
+        "answer": {"type": "string"},
+    },
+    "required": ["preamble", "steps", "conclusion", "answer"],
+    "additionalProperties": False,
+}
+
+SYSTEM_PROMPT = """\
+You write the reasoning of a model that answers a visual question by performing visual \
+operations on the image (zooming, drawing lines, arrows, boxes, marks or labels). The \
+operations have already been performed: you are shown the original image and, in order, \
+the result image of each operation. Do not add, drop or reorder operations.
+
+Reply with a JSON object only:
+{"preamble": "...", "steps": [{"intent": "...", "observation": "..."}], \
+"conclusion": "...", "answer": "..."}
+- preamble: one or two sentences on what makes the question hard from the original image.
+- steps: exactly one entry per operation, in order. intent: one sentence saying what you \
+will do next and why. observation: one or two sentences on what its result image shows.
+- conclusion: one sentence that draws the answer from what was seen.
+- answer: the final answer only, as short as possible.
+Never mention pixel coordinates, numbers of pixels, tool names, JSON or special tokens in \
+the prose."""
+
+_REFUSAL = re.compile(
+    r"^\s*(i'?m sorry|i am sorry|sorry|i can(?:'|no)t|i cannot|i am unable|i'm unable|"
+    r"as an ai|i won'?t)\b",
+    re.IGNORECASE,
+)
+_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+
+OPTION_NAMES = (
+    "model",
+    "base_url",
+    "concurrency",
+    "cache_dir",
+    "timeout",
+    "max_retries",
+    "backoff",
+    "probe",
+    "image_max_side",
+    "temperature",
+    "max_tokens",
+    "structured",
+    "hint_answer",
+    "judge_model",
+)
+
+
+def _describe_op(name: str, params: dict[str, Any]) -> str:
+    """A coordinate-free description, so the teacher has nothing to leak into the prose."""
+    if name == "zoom":
+        return f"zoom into a region, magnified x{float(params.get('factor', 1)):g}"
+    return {
+        "aux_line": "draw an auxiliary line between two points",
+        "arrow": "draw an arrow from one place towards another",
+        "box": "draw a box around a region",
+        "point_mark": "put a numbered mark on each matching object",
+        "text_label": "write a label on the image",
+    }.get(name, f"apply the operation {name!r}")
+
+
+def build_prompt(request: TeachRequest, max_side: int, hint_answer: bool = True) -> Prompt:
+    """The messages for one sample: images are placeholders until the prompt is materialized."""
+    prompt = Prompt(messages=[], max_side=max_side)
+    lines = [f"Question: {request.question.strip()}"]
+    if request.choices:
+        lines.append("Options: " + "; ".join(request.choices))
+    if hint_answer:
+        lines.append(
+            f"The correct answer is: {request.answer.strip()}\n"
+            "Write reasoning that reaches it from what the images show."
+        )
+    lines.append(f"Number of operations: {len(request.steps)}")
+    content: list[dict[str, Any]] = [{"type": "text", "text": "\n".join(lines)}]
+    content.append({"type": "text", "text": "Original image:"})
+    content.append(prompt.add_image(request.image))
+    for k, step in enumerate(request.steps, start=1):
+        op = step.operation
+        text = f"Operation {k}: {_describe_op(op.name, dict(op.params))}."
+        reveals = str(step.judgement.evidence.get("reveals", "")).strip()
+        if reveals:
+            text += f" A checker noted that its result shows: {reveals}."
+        content.append({"type": "text", "text": text})
+        content.append({"type": "text", "text": f"Result of operation {k}:"})
+        content.append(prompt.add_image(step.result))
+    prompt.messages = [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": content},
+    ]
+    return prompt
+
+
+def extract_json(text: str) -> Any:
+    """The first JSON object in ``text``: bare, in a code fence, or followed by prose."""
+    candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
+    decoder = json.JSONDecoder()
+    for chunk in candidates:
+        start = chunk.find("{")
+        while start != -1:
+            try:
+                obj, _ = decoder.raw_decode(chunk, start)
+                return obj
+            except json.JSONDecodeError:
+                start = chunk.find("{", start + 1)
+    raise ValueError("no JSON object in the answer")
+
+
+def _str(obj: dict[str, Any], key: str, where: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str):
+        raise ValueError(f"{where}{key!r} must be a string, got {type(value).__name__}")
+    return value.strip()
+
+
+def parse_reasoning(completion: Completion) -> TeachResult:
+    """Turn a completion into reasoning, or a rejection with a specific reason and the raw text."""
+    raw = completion.text
+    if completion.refusal:
+        return TeachResult(None, "teacher_refused", completion.refusal[:500], raw or "")
+    if completion.finish_reason == "content_filter":
+        return TeachResult(None, "teacher_refused", "the endpoint's content filter stopped it", raw)
+    if completion.finish_reason == "length":
+        return TeachResult(
+            None, "teacher_truncated", "the answer hit max_tokens (finish_reason=length)", raw
+        )
+    if not raw.strip():
+        return TeachResult(None, "teacher_empty", f"empty answer ({completion.finish_reason})")
+    try:
+        obj = extract_json(raw)
+    except ValueError as exc:
+        if _REFUSAL.match(raw):
+            return TeachResult(None, "teacher_refused", raw.strip()[:300], raw)
+        return TeachResult(None, "teacher_malformed", str(exc), raw)
+    try:
+        if not isinstance(obj, dict):
+            raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+        steps = obj.get("steps")
+        if not isinstance(steps, list):
+            raise ValueError("'steps' must be a list")
+        texts = []
+        for i, s in enumerate(steps):
+            if not isinstance(s, dict):
+                raise ValueError(f"steps[{i}] must be an object")
+            texts.append(
+                StepText(_str(s, "intent", f"steps[{i}]."), _str(s, "observation", f"steps[{i}]."))
+            )
+        reasoning = Reasoning(
+            preamble=_str(obj, "preamble", ""),
+            steps=texts,
+            conclusion=_str(obj, "conclusion", ""),
+            answer=_str(obj, "answer", ""),
+        )
+    except ValueError as exc:
+        return TeachResult(None, "teacher_off_format", str(exc), raw)
+    if not reasoning.answer:
+        return TeachResult(None, "teacher_off_format", "'answer' is empty", raw)
+    return TeachResult(reasoning)
+
+
+class OpenAITeacher:
+    """Async, cached, retried teacher on an OpenAI-compatible ``/v1/chat/completions``."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        model: str = "",
+        base_url: str = "",
+        concurrency: int = DEFAULT_CONCURRENCY,
+        cache_dir: str | None = "data/cache/teacher",
+        timeout: float = 120.0,
+        max_retries: int = 4,
+        backoff: float = 1.0,
+        probe: bool = True,
+        image_max_side: int = DEFAULT_IMAGE_MAX_SIDE,
+        temperature: float = 0.0,
+        max_tokens: int = 1024,
+        structured: str = "json_schema",
+        hint_answer: bool = True,
+        judge_model: str | None = None,  # read by the flip judge, not by the teacher
+    ) -> None:
+        if structured not in ("json_schema", "json_object", "none"):
+            raise ValueError(f"structured must be json_schema, json_object or none: {structured!r}")
+        self.config = EndpointConfig(
+            model=model,
+            base_url=base_url,
+            timeout=float(timeout),
+            max_retries=int(max_retries),
+            backoff=float(backoff),
+            cache_dir=cache_dir,
+            probe=bool(probe),
+        )
+        self.endpoint = Endpoint(self.config, concurrency=int(concurrency))
+        self.image_max_side = int(image_max_side)
+        self.temperature = float(temperature)
+        self.max_tokens = int(max_tokens)
+        self.structured = structured
+        self.hint_answer = bool(hint_answer)
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> OpenAITeacher:
+        unknown = sorted(set(options) - set(OPTION_NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown teacher option(s) {unknown}; known: {', '.join(OPTION_NAMES)}"
+            )
+        return cls(**options)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            **describe_endpoint(self.config),
+            "image_max_side": self.image_max_side,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "structured": self.structured,
+            "hint_answer": self.hint_answer,
+            "prompt_version": PROMPT_VERSION,
+        }
+
+    @property
+    def usage(self) -> Usage:
+        """Totals over this teacher's life (each TeachResult carries its own share)."""
+        return self.endpoint.usage
+
+    def _params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        if self.structured == "json_schema":
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": SCHEMA_NAME, "schema": REASONING_SCHEMA, "strict": True},
+            }
+        elif self.structured == "json_object":
+            params["response_format"] = {"type": "json_object"}
+        return params
+
+    async def teach(self, request: TeachRequest) -> TeachResult:
+        usage = Usage()
+        # Building the prompt hashes every image's pixels: keep it off the event loop.
+        prompt = await asyncio.to_thread(
+            build_prompt, request, self.image_max_side, self.hint_answer
+        )
+        try:
+            try:
+                completion = await self.endpoint.complete(prompt, self._params(), usage)
+            except ChatError as exc:
+                if exc.reason != "teacher_bad_request" or self.structured == "none":
+                    raise
+                if "response_format" not in exc.detail and "json_schema" not in exc.detail:
+                    raise
+                # The server does not do structured outputs: ask in prose, parse tolerantly.
+                self.structured = "none"
+                completion = await self.endpoint.complete(prompt, self._params(), usage)
+        except ChatError as exc:
+            return TeachResult(None, exc.reason, exc.detail, usage=usage)
+        result = parse_reasoning(completion)
+        result.usage = usage
+        return result
+
+    async def aclose(self) -> None:
+        await self.endpoint.aclose()

@@ -1,0 +1,383 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1: a stand-in model for tests and benchmarks.
+
+It speaks ``GET /v1/models`` and ``POST /v1/chat/completions`` over real HTTP (FastAPI +
+uvicorn), validates requests the way the real API does (model exists, roles, content
+parts, base64 image data URLs that decode, ``response_format``), and records what it
+received. It is a mock only at the model's edge:
+
+* a *teaching* request (``response_format`` json_schema ``atlas_reasoning``, or a system
+  prompt asking for the reasoning JSON) gets well-formed reasoning built from the hints the
+  prompt carries (the correct answer, what each operation revealed);
+* any other question is answered *from the pixels*: it runs rapidocr on the last image and
+  answers with the most confident line tall enough to be legible (``min_line_px``), so a
+  zoom on small text really flips its answer;
+* faults can be injected per request (a plan consumed in order, then a default mode):
+  ``429`` (with Retry-After), ``500``, ``slow`` (past the client's timeout), ``malformed``,
+  ``refusal``, ``refusal_text``, ``truncated``, ``offformat``, ``fenced``.
+
+Run it alone: ``python -m tests.openai_server --port 8000 --latency 0.2``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import binascii
+import io
+import json
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from PIL import Image
+
+MODES = (
+    "ok",
+    "429",
+    "500",
+    "slow",
+    "malformed",
+    "refusal",
+    "refusal_text",
+    "truncated",
+    "offformat",
+    "fenced",
+)
+_DATA_URL = re.compile(r"^data:image/(png|jpeg|jpg|webp|gif);base64,(.+)$", re.DOTALL)
+ROLES = ("system", "user", "assistant", "tool", "developer")
+
+
+@dataclass
+class StandIn:
+    """The server's state; tests set faults and read ``records``."""
+
+    models: list[str] = field(default_factory=lambda: ["stand-in-vlm", "stand-in-judge"])
+    latency: float = 0.0
+    default_mode: str = "ok"
+    plan: deque[str] = field(default_factory=deque)
+    slow_seconds: float = 10.0
+    retry_after: str = "1"
+    min_line_px: float = 20.0
+    records: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_mode(self) -> str:
+        with self.lock:
+            return self.plan.popleft() if self.plan else self.default_mode
+
+    def chat_records(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [r for r in self.records if r["path"] == "/v1/chat/completions"]
+
+    def reset(self) -> None:
+        with self.lock:
+            self.records.clear()
+            self.plan.clear()
+            self.default_mode = "ok"
+
+
+def _error(status: int, message: str, kind: str, code: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"message": message, "type": kind, "param": None, "code": code}}, status
+    )
+
+
+def _validate(body: dict[str, Any], models: list[str]) -> tuple[list[Image.Image], str]:
+    """Raise ValueError like the real API would; return the images and the user text."""
+    if not isinstance(body.get("model"), str):
+        raise ValueError("'model' is required and must be a string")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ValueError("'messages' must be a non-empty array")
+    images: list[Image.Image] = []
+    texts: list[str] = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ROLES:
+            raise ValueError(f"messages[{i}].role must be one of {ROLES}")
+        content = m.get("content")
+        if isinstance(content, str):
+            texts.append(content)
+            continue
+        if not isinstance(content, list):
+            raise ValueError(f"messages[{i}].content must be a string or an array of parts")
+        for j, part in enumerate(content):
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "text" and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            elif kind == "image_url":
+                url = (part.get("image_url") or {}).get("url")
+                match = _DATA_URL.match(url or "")
+                if not match:
+                    raise ValueError(f"messages[{i}].content[{j}]: invalid image data URL")
+                try:
+                    img = Image.open(io.BytesIO(base64.b64decode(match.group(2), validate=True)))
+                except (binascii.Error, OSError) as exc:
+                    raise ValueError(f"messages[{i}].content[{j}]: undecodable image") from exc
+                images.append(img)
+            else:
+                raise ValueError(f"messages[{i}].content[{j}]: unknown content part {kind!r}")
+    rf = body.get("response_format")
+    if rf is not None:
+        if rf.get("type") not in ("text", "json_object", "json_schema"):
+            raise ValueError("response_format.type must be text, json_object or json_schema")
+        if rf["type"] == "json_schema":
+            js = rf.get("json_schema") or {}
+            if not isinstance(js.get("name"), str) or not isinstance(js.get("schema"), dict):
+                raise ValueError("response_format.json_schema needs a name and a schema")
+    return images, "\n".join(texts)
+
+
+def _teaching(body: dict[str, Any], text: str) -> bool:
+    rf = body.get("response_format") or {}
+    if rf.get("type") == "json_schema":
+        return True
+    return '"preamble"' in text
+
+
+def teach_answer(text: str) -> str:
+    """Reasoning JSON from the hints in the prompt: the stand-in 'model' uses what it is told."""
+    m = re.search(r"The correct answer is: (.*)", text)
+    answer = m.group(1).strip() if m else "unknown"
+    n = int(re.search(r"Number of operations: (\d+)", text).group(1)) if "Number of" in text else 1
+    steps = []
+    for k in range(1, n + 1):
+        op = re.search(
+            rf"Operation {k}: (.*?)\.(?: A checker noted that its result shows: (.*)\.)?$",
+            text,
+            re.MULTILINE,
+        )
+        what = op.group(1) if op else "look more closely"
+        seen = op.group(2) if op and op.group(2) else "the detail is clear"
+        steps.append(
+            {
+                "intent": f"To see this better, I will {what}.",
+                "observation": f"In the result, {seen}.",
+            }
+        )
+    return json.dumps(
+        {
+            "preamble": "The detail the question asks about is hard to make out at this size.",
+            "steps": steps,
+            "conclusion": "That answers the question.",
+            "answer": answer,
+        }
+    )
+
+
+_OCR_LOCK = threading.Lock()
+_OCR: Any = None
+
+
+def read_answer(img: Image.Image, min_line_px: float) -> str:
+    """Answer from the pixels: the most confident legible line, else 'unknown'."""
+    global _OCR
+    from atlas_data.explore.ocr import OcrEngine
+
+    with _OCR_LOCK:
+        if _OCR is None:
+            _OCR = OcrEngine()
+    lines = [ln for ln in _OCR.read(img.convert("RGB")) if ln.height >= min_line_px]
+    if not lines:
+        return "unknown"
+    return max(lines, key=lambda ln: ln.score).text
+
+
+def _completion(
+    model: str,
+    content: str | None,
+    finish: str,
+    refusal: str | None = None,
+    prompt_chars: int = 0,
+    images: int = 0,
+) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{time.time_ns()}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": refusal},
+                "finish_reason": finish,
+                "logprobs": None,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_chars // 4 + 85 * images,
+            "completion_tokens": len(content or refusal or "") // 4,
+            "total_tokens": prompt_chars // 4 + 85 * images + len(content or refusal or "") // 4,
+        },
+    }
+
+
+def build_app(state: StandIn) -> FastAPI:
+    app = FastAPI()
+
+    def record(request: Request, **extra: Any) -> dict[str, Any]:
+        rec = {
+            "path": request.url.path,
+            "time": time.monotonic(),
+            "auth": request.headers.get("authorization", ""),
+            **extra,
+        }
+        with state.lock:
+            state.records.append(rec)
+        return rec
+
+    @app.get("/v1/models")
+    async def models(request: Request) -> JSONResponse:
+        record(request)
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [
+                    {"id": m, "object": "model", "created": 0, "owned_by": "atlas-tests"}
+                    for m in state.models
+                ],
+            }
+        )
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> JSONResponse:
+        raw = await request.body()
+        try:
+            body = json.loads(raw)
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
+            images, text = _validate(body, state.models)
+        except ValueError as exc:
+            record(request, status=400, error=str(exc))
+            return _error(400, str(exc), "invalid_request_error")
+        model = body["model"]
+        if model not in state.models:
+            record(request, status=404, model=model)
+            return _error(
+                404,
+                f"The model `{model}` does not exist",
+                "invalid_request_error",
+                "model_not_found",
+            )
+        mode = state.next_mode()
+        rec = record(
+            request,
+            model=model,
+            mode=mode,
+            images=[(im.format, im.size) for im in images],
+            text=text,
+            body_bytes=len(raw),
+            response_format=(body.get("response_format") or {}).get("type"),
+            max_tokens=body.get("max_tokens"),
+        )
+        if state.latency:
+            await asyncio.sleep(state.latency)
+        if mode == "429":
+            rec["status"] = 429
+            resp = _error(429, "Rate limit reached, retry later", "requests", "rate_limit_exceeded")
+            resp.headers["Retry-After"] = state.retry_after
+            return resp
+        if mode == "500":
+            rec["status"] = 500
+            return _error(500, "The server had an error", "server_error")
+        if mode == "slow":
+            await asyncio.sleep(state.slow_seconds)
+        teaching = _teaching(body, text)
+        if teaching:
+            content = teach_answer(text)
+        elif images:
+            content = await asyncio.to_thread(read_answer, images[-1], state.min_line_px)
+        else:
+            content = "unknown"
+        finish, refusal = "stop", None
+        if mode == "malformed":
+            content = content[: len(content) // 2] + ' "oops": ,}'
+        elif mode == "refusal":
+            content, refusal = None, "I'm sorry, I can't help with that request."
+        elif mode == "refusal_text":
+            content = "I'm sorry, but I can't help with identifying that."
+        elif mode == "truncated":
+            content, finish = content[: len(content) // 3], "length"
+        elif mode == "offformat":
+            content = json.dumps({"reasoning": "it is the answer", "final": "x"})
+        elif mode == "fenced":
+            content = f"Here is the reasoning:\n```json\n{content}\n```\nHope this helps!"
+        rec["status"] = 200
+        rec["teaching"] = teaching
+        return JSONResponse(_completion(model, content, finish, refusal, len(text), len(images)))
+
+    return app
+
+
+class ServerThread:
+    """uvicorn in a background thread on 127.0.0.1 (port 0: a free one); ``stop()`` ends it."""
+
+    def __init__(self, state: StandIn | None = None, port: int = 0) -> None:
+        self.state = state or StandIn()
+        self.config = uvicorn.Config(
+            build_app(self.state),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            backlog=2048,
+            timeout_graceful_shutdown=1,
+            access_log=False,
+        )
+        self.server = uvicorn.Server(self.config)
+        self.thread = threading.Thread(target=self.server.run, name="openai-stand-in", daemon=True)
+        self.port = 0
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the stand-in OpenAI server did not start")
+            time.sleep(0.01)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each reply")
+    parser.add_argument("--mode", default="ok", choices=MODES, help="default behaviour")
+    args = parser.parse_args()
+    state = StandIn(latency=args.latency, default_mode=args.mode)
+    config = uvicorn.Config(
+        build_app(state),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        lifespan="off",
+        backlog=2048,
+        access_log=False,
+    )
+    print(f"stand-in OpenAI server on http://127.0.0.1:{args.port}/v1", flush=True)
+    uvicorn.Server(config).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""The OCR and answer-flip judges on synthetic small-text scenes, with the real OCR model."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from atlas_data.explore import combine
+from atlas_data.explore.annotation import AnnotationJudge
+from atlas_data.explore.flip import AnswerFlipJudge, is_correct
+from atlas_data.explore.ocr import OCRJudge, model_paths
+from atlas_data.ops import Operation
+from atlas_data.pipeline import RunConfig, build_judges
+from atlas_data.sources.base import SourceSample
+from atlas_data.sources.synthetic import SyntheticSource
+from tests.openai_server import ServerThread
+
+
+@pytest.fixture(scope="module")
+def sample() -> SourceSample:
+    return SyntheticSource(n=1, seed=0, families=["small_text"]).sample(0)
+
+
+def true_zoom(s: SourceSample) -> Operation:
+    return Operation("zoom", s.annotations["needs"][0]["params"])
+
+
+def wrong_zoom(s: SourceSample) -> Operation:
+    """The same zoom moved onto a decoy tag: same size and factor, wrong region."""
+    params = s.annotations["needs"][0]["params"]
+    b = params["box"]
+    w, h = b[2] - b[0], b[3] - b[1]
+    decoy = next(o["box"] for o in s.annotations["objects"] if o["label"].endswith("tag"))
+    cx, cy = (decoy[0] + decoy[2]) // 2, (decoy[1] + decoy[3]) // 2
+    box = [cx - w // 2, cy - h // 2, cx - w // 2 + w, cy - h // 2 + h]
+    return Operation("zoom", {"box": box, "factor": params["factor"]})
+
+
+@pytest.fixture(scope="module")
+def ocr() -> OCRJudge:
+    return OCRJudge(max_side=1024)
+
+
+def test_ocr_judge_finds_the_text_zoom_helpful_and_a_wrong_region_not(sample, ocr):
+    helped = ocr.judge(sample, sample.image, true_zoom(sample), None)
+    assert helped is not None and helped.helpful, helped
+    assert helped.evidence["after"]["legible"] and not helped.evidence["before"]["legible"]
+    assert sample.answer in helped.evidence["reveals"]
+    wrong = ocr.judge(sample, sample.image, wrong_zoom(sample), None)
+    assert wrong is not None and not wrong.helpful
+    assert wrong.evidence["why"] == "answer not legible in the result"
+
+
+def test_ocr_judge_abstains_off_topic(ocr):
+    counting = SyntheticSource(n=2, seed=0, families=["counting"]).sample(0)
+    assert (
+        ocr.judge(counting, counting.image, Operation("zoom", {"box": [0, 0, 99, 99]}), None)
+        is None
+    )
+    text = SyntheticSource(n=1, seed=0, families=["small_text"]).sample(0)
+    box = Operation("box", {"box": [0, 0, 50, 50]})
+    assert ocr.judge(text, text.image, box, None) is None
+
+
+def test_annotation_and_ocr_compose_and_record_who_agreed(sample, ocr):
+    judges = [AnnotationJudge(max_side=1024), ocr]
+    for op, helpful in ((true_zoom(sample), True), (wrong_zoom(sample), False)):
+        result = op.apply(sample.image)
+        verdict = combine([v for j in judges if (v := j.judge(sample, sample.image, op, result))])
+        assert verdict is not None and verdict.helpful is helpful
+        assert verdict.judge == "annotation+ocr"
+        agreed = ["annotation", "ocr"] if helpful else []
+        assert verdict.evidence["agreed"] == agreed
+        assert set(verdict.evidence["disagreed"]) == ({"annotation", "ocr"} - set(agreed))
+        assert set(verdict.evidence) >= {"annotation", "ocr"}
+
+
+def test_flip_judge_flips_on_the_zoom_and_is_cached(sample, tmp_path):
+    with ServerThread() as server:
+        options = {"judge_model": "stand-in-judge", "model": "stand-in-vlm"}
+        options |= {"base_url": server.base_url, "cache_dir": str(tmp_path), "backoff": 0.05}
+        judge = AnswerFlipJudge.from_options(options, max_side=1024)
+        verdict = judge.judge(sample, sample.image, true_zoom(sample), None)
+        assert verdict is not None and verdict.helpful, verdict
+        assert not verdict.evidence["correct_before"] and verdict.evidence["correct_after"]
+        wrong = judge.judge(sample, sample.image, wrong_zoom(sample), None)
+        assert wrong is not None and not wrong.helpful
+        chats = server.state.chat_records()
+        assert len(chats) == 3  # original once, then each result
+        assert {r["model"] for r in chats} == {"stand-in-judge"}
+        assert all(max(size) <= 1024 for r in chats for _, size in r["images"])
+        judge.close()
+
+        server.state.reset()
+        again = AnswerFlipJudge.from_options(options, max_side=1024)
+        assert again.judge(sample, sample.image, true_zoom(sample), None) == verdict
+        assert server.state.chat_records() == []
+        assert again.usage.cache_hits == 2
+        again.close()
+
+
+def test_is_correct_normalises():
+    assert is_correct("The code is KW3A.", "KW3A")
+    assert is_correct("three", "3")
+    assert not is_correct("KW3", "KW3A") and not is_correct("unknown", "KW3A")
+
+
+def test_judges_are_registered_by_name():
+    cfg = RunConfig(judges=["annotation", "ocr", "flip"], teacher_options={"model": "m"})
+    assert [j.name for j in build_judges(cfg)] == ["annotation", "ocr", "flip"]
+    with pytest.raises(ValueError, match="--judge-model"):
+        build_judges(RunConfig(judges=["flip"]))
+
+
+def test_exactly_one_opencv_distribution_is_installed():
+    names = {d.metadata["Name"].lower() for d in md.distributions()}
+    opencv = sorted(n for n in names if n.startswith("opencv"))
+    assert len(opencv) == 1, f"several OpenCV distributions fight over cv2: {opencv}"
+    assert "rapidocr-onnxruntime" not in names
+
+
+def test_ocr_models_ship_in_the_wheel_and_load_with_no_network(tmp_path):
+    paths = model_paths()
+    assert all(p.is_file() and "site-packages" in str(p) for p in paths.values())
+    dead = "http://127.0.0.1:9"  # any download attempt fails at once
+    env = {**os.environ, "HTTP_PROXY": dead, "HTTPS_PROXY": dead, "NO_PROXY": ""}
+    env |= {"http_proxy": dead, "https_proxy": dead, "no_proxy": ""}
+    code = (
+        "from PIL import Image, ImageDraw\n"
+        "from atlas_data.explore.ocr import shared_engine\n"
+        "from atlas_data.ops.draw import font\n"
+        "img = Image.new('RGB', (360, 90), 'white')\n"
+        "ImageDraw.Draw(img).text((20, 20), 'HELLO 42', fill='black', font=font(40))\n"
+        "print([ln.text for ln in shared_engine().read(img)])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "HELLO" in out.stdout
+
+
+@pytest.mark.slow
+def test_a_run_judged_by_annotation_ocr_and_flip_keeps_rows_with_agreement(tmp_path):
+    """End to end, all three judges on small-text scenes (~1 min on 2 cores: OCR per candidate)."""
+    import duckdb
+
+    from atlas_data.pipeline import run
+
+    with ServerThread() as server:
+        cfg = RunConfig(
+            n=1,
+            source_options={"families": ["small_text"]},
+            teacher="openai",
+            teacher_options={
+                "model": "stand-in-vlm",
+                "judge_model": "stand-in-judge",
+                "base_url": server.base_url,
+                "cache_dir": str(tmp_path / "cache"),
+            },
+            judges=["annotation", "ocr", "flip"],
+            out=str(tmp_path / "runs"),
+        )
+        manifest = run(cfg)
+        judged = [r for r in server.state.chat_records() if r["model"] == "stand-in-judge"]
+    assert manifest["counts"]["kept"] == 1
+    assert manifest["teacher_usage"]["requests"] == 1 + len(judged)
+    ((ops,),) = duckdb.sql(
+        f"select operations from '{cfg.run_dir().root}/sft/*.parquet'"
+    ).fetchall()
+    evidence = json.loads(ops[0]["evidence"])
+    assert ops[0]["judge"] == "annotation+ocr+flip"
+    assert evidence["agreed"] == ["annotation", "ocr", "flip"]

@@ -1,0 +1,247 @@
+"""The OpenAI-compatible teacher against a real local HTTP server, driven by the real client."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from pathlib import Path
+
+import duckdb
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from atlas_data.cli import app, summary_table
+from atlas_data.pipeline import RunConfig, run
+from atlas_data.teacher.base import TeacherUnavailable
+from atlas_data.teacher.client import Completion, Prompt, encode_data_url
+from atlas_data.teacher.openai import extract_json, parse_reasoning
+from tests.openai_server import ServerThread
+
+KEY = "sk-test-SECRET-never-written-7f3a"
+MODEL = "stand-in-vlm"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ServerThread() as s:
+        yield s
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch, server):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    server.state.reset()
+    server.state.slow_seconds = 10.0
+
+
+def config(server, tmp_path: Path, n: int = 5, out: str = "runs", **opts) -> RunConfig:
+    options = {
+        "model": MODEL,
+        "base_url": server.base_url,
+        "cache_dir": str(tmp_path / "cache"),
+        "backoff": 0.05,
+        "timeout": 10,
+        **opts,
+    }
+    return RunConfig(
+        split="both",
+        n=n,
+        seed=3,
+        shard_size=n,
+        teacher="openai",
+        teacher_options=options,
+        out=str(tmp_path / out),
+    )
+
+
+def rejects(cfg: RunConfig) -> list[tuple[str, str, str, str]]:
+    root = cfg.run_dir().root
+    if not list(root.glob("rejects/*.parquet")):
+        return []
+    return duckdb.sql(
+        f"select id, reason, detail, raw from '{root}/rejects/*.parquet' order by id"
+    ).fetchall()
+
+
+def test_full_run_keeps_rows_and_a_rerun_costs_no_requests(server, tmp_path):
+    cfg = config(server, tmp_path)
+    manifest = run(cfg)
+    chats = server.state.chat_records()
+    assert manifest["counts"]["kept"] == cfg.n
+    assert len(chats) == cfg.n  # one request per sample that reached the teacher
+    usage = manifest["teacher_usage"]
+    assert usage["requests"] == cfg.n and usage["cache_hits"] == 0
+    assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    for rec in chats:
+        assert rec["status"] == 200 and rec["response_format"] == "json_schema"
+        assert rec["auth"] == f"Bearer {KEY}"
+        # the original plus one result per operation, each within the image budget
+        assert len(rec["images"]) >= 2
+        assert all(fmt in ("JPEG", "PNG") and max(size) <= 1024 for fmt, size in rec["images"])
+    root = cfg.run_dir().root
+    rows = duckdb.sql(f"select teacher, text, answer from '{root}/sft/*.parquet'").fetchall()
+    assert len(rows) == cfg.n
+    assert all(t == f"openai:{MODEL}" and f"\\boxed{{{a}}}" in text for t, text, a in rows)
+    console = Console(file=io.StringIO(), width=120)
+    console.print(summary_table(manifest))
+    assert f"{cfg.n} / 0" in console.file.getvalue()  # teacher requests / cache hits
+
+    server.state.reset()
+    again = run(config(server, tmp_path, out="runs2"))  # a new run dir, the same cache
+    assert server.state.records == []  # not even the /v1/models probe
+    assert again["teacher_usage"]["requests"] == 0
+    assert again["teacher_usage"]["cache_hits"] == cfg.n
+    assert again["counts"]["kept"] == cfg.n
+
+
+def test_a_changed_prompt_misses_the_cache(server, tmp_path):
+    run(config(server, tmp_path, n=2))
+    first = len(server.state.chat_records())
+    run(config(server, tmp_path, n=2, out="other", max_tokens=777))
+    recs = server.state.chat_records()
+    assert len(recs) == 2 * first and recs[-1]["max_tokens"] == 777
+
+
+def test_cache_key_follows_the_prompt_and_images():
+    from PIL import Image
+
+    from atlas_data.teacher.client import Endpoint, EndpointConfig
+
+    ep = Endpoint(EndpointConfig(model="m", cache_dir=None))
+    a = Prompt(messages=[])
+    a.messages = [{"role": "user", "content": [a.add_image(Image.new("RGB", (9, 9), "red"))]}]
+    b = Prompt(messages=[])
+    b.messages = [{"role": "user", "content": [b.add_image(Image.new("RGB", (9, 9), "blue"))]}]
+    assert ep.key(a, {}) != ep.key(b, {})
+    assert ep.key(a, {}) == ep.key(a, {}) != ep.key(a, {"temperature": 0.5})
+    assert "data:image/" not in json.dumps(a.messages)  # placeholders until a miss
+    assert a.materialize()[0]["content"][0]["image_url"]["url"].startswith("data:image/png")
+
+
+def test_image_format_follows_content():
+    import numpy as np
+    from PIL import Image
+
+    flat = Image.new("RGB", (2000, 1000), "white")
+    noisy = Image.fromarray(np.random.default_rng(0).integers(0, 255, (600, 800, 3), np.uint8))
+    assert encode_data_url(flat, 1024).startswith("data:image/png")
+    assert encode_data_url(noisy, 1024).startswith("data:image/jpeg")
+
+
+def test_429_with_retry_after_and_500_are_retried(server, tmp_path):
+    server.state.plan.extend(["429", "500"])
+    manifest = run(config(server, tmp_path, n=1, concurrency=1))
+    chats = server.state.chat_records()
+    assert [r["status"] for r in chats] == [429, 500, 200]
+    assert chats[1]["time"] - chats[0]["time"] >= 0.9  # Retry-After: 1 was honoured
+    assert manifest["counts"]["kept"] == 1
+    assert manifest["teacher_usage"]["retries"] == 2
+    assert manifest["teacher_usage"]["requests"] == 1
+
+
+def test_timeouts_become_a_rejection_after_retries(server, tmp_path):
+    server.state.default_mode = "slow"
+    server.state.slow_seconds = 3.0
+    cfg = config(server, tmp_path, n=1, timeout=0.3, max_retries=1)
+    manifest = run(cfg)
+    assert manifest["counts"]["rejected"] == 1
+    ((_, reason, detail, _),) = rejects(cfg)
+    assert reason == "teacher_timeout" and "2 attempt(s)" in detail
+    assert server.base_url in detail
+    assert len(server.state.chat_records()) == 2
+
+
+@pytest.mark.parametrize(
+    "mode, reason",
+    [
+        ("malformed", "teacher_malformed"),
+        ("refusal", "teacher_refused"),
+        ("refusal_text", "teacher_refused"),
+        ("truncated", "teacher_truncated"),
+        ("offformat", "teacher_off_format"),
+    ],
+)
+def test_bad_answers_become_rejection_rows_with_the_raw_text(server, tmp_path, mode, reason):
+    server.state.default_mode = mode
+    cfg = config(server, tmp_path, n=2)
+    manifest = run(cfg)
+    assert manifest["counts"]["kept"] == 0 and manifest["counts"]["rejected"] == 2
+    rows = rejects(cfg)
+    assert [r[1] for r in rows] == [reason, reason]
+    for _, _, detail, raw in rows:
+        assert raw or "sorry" in detail.lower()  # an API refusal has no content, only its text
+        if mode != "refusal":
+            assert raw.strip()
+
+
+def test_a_fenced_answer_with_trailing_prose_is_parsed(server, tmp_path):
+    server.state.default_mode = "fenced"
+    assert run(config(server, tmp_path, n=2))["counts"]["kept"] == 2
+
+
+def test_tolerant_parser():
+    obj = {"preamble": "p", "steps": [], "conclusion": "c", "answer": "a"}
+    text = f"Sure!\n```json\n{json.dumps(obj)}\n```\nAnything else?"
+    assert extract_json(text) == obj
+    assert extract_json("{not json} then " + json.dumps(obj) + " bye") == obj
+    assert parse_reasoning(Completion(json.dumps(obj), "stop")).reasoning is not None
+    bad = parse_reasoning(Completion(json.dumps({**obj, "steps": [{"intent": 3}]}), "stop"))
+    assert bad.reason == "teacher_off_format" and bad.raw
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_endpoint_fails_fast_naming_the_url(tmp_path, monkeypatch):
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    cfg = RunConfig(
+        n=2,
+        teacher="openai",
+        teacher_options={"model": MODEL, "base_url": url, "cache_dir": str(tmp_path / "c")},
+        out=str(tmp_path / "runs"),
+    )
+    with pytest.raises(TeacherUnavailable, match=url.replace(".", r"\.")):
+        run(cfg)
+    result = CliRunner().invoke(
+        app,
+        ["run", "--n", "2", "--teacher", "openai", "--model", MODEL, "--base-url", url]
+        + ["--out", str(tmp_path / "cli"), "--cache-dir", str(tmp_path / "c")],
+    )
+    assert result.exit_code == 2
+    assert url in result.output and "Traceback" not in result.output
+
+
+def test_unknown_model_is_named_with_the_served_ones(server, tmp_path):
+    cfg = config(server, tmp_path, n=1, model="no-such-model")
+    with pytest.raises(TeacherUnavailable, match="no-such-model.*stand-in-vlm"):
+        run(cfg)
+
+
+def test_cli_run_and_the_key_never_lands_on_disk(server, tmp_path):
+    out, cache = tmp_path / "cli-runs", tmp_path / "cli-cache"
+    result = CliRunner().invoke(
+        app,
+        ["run", "--n", "3", "--split", "both", "--teacher", "openai", "--model", MODEL]
+        + ["--base-url", server.base_url, "--out", str(out), "--cache-dir", str(cache)]
+        + ["--teacher-concurrency", "4", "--teacher-opt", "backoff=0.05"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "teacher requests" in result.output and KEY not in result.output
+    assert server.state.chat_records() and all(
+        r["auth"] == f"Bearer {KEY}" for r in server.state.chat_records()
+    )
+    files = [p for p in [*out.rglob("*"), *cache.rglob("*")] if p.is_file()]
+    assert any(p.suffix == ".parquet" for p in files) and any(
+        p.parent.parent == cache for p in files
+    )
+    for p in files:
+        assert KEY.encode() not in p.read_bytes(), p
+    manifest = json.loads(next(out.rglob("manifest.json")).read_text())
+    assert manifest["config"]["teacher_options"]["model"] == MODEL
+    assert "concurrency" not in manifest["config"]["teacher_options"]  # not part of identity
