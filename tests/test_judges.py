@@ -182,3 +182,38 @@ def test_a_run_judged_by_annotation_ocr_and_flip_keeps_rows_with_agreement(tmp_p
     evidence = json.loads(ops[0]["evidence"])
     assert ops[0]["judge"] == "annotation+ocr+flip"
     assert evidence["agreed"] == ["annotation", "ocr", "flip"]
+
+
+class PixelProbe:
+    """A pixel judge that records what it was shown and agrees with everything."""
+
+    name = "probe"
+    needs_pixels = True
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[Operation, tuple[int, int]]] = []
+
+    def judge(self, sample, image, op, result):
+        from atlas_data.explore.base import Judgement
+
+        assert result is not None, "a pixel judge must get the operation's result"
+        self.seen.append((op, result.size))
+        return Judgement(True, 1.0, self.name, {})
+
+
+def test_pixel_judges_only_see_candidates_the_cheap_judges_kept():
+    from atlas_data.explore import explore
+    from atlas_data.explore.candidates import propose
+    from atlas_data.tokens import DEFAULT_VOCABULARY
+
+    annotation, probe = AnnotationJudge(), PixelProbe()
+    sample = SyntheticSource(1, seed=5, families=["small_text"]).sample(0)
+    image = sample.image.convert("RGB")
+    candidates = [op for group in propose(sample, image.size, 0) for op in group]
+    helpful = [op for op in candidates if annotation.judge(sample, image, op, None).helpful]
+    assert 0 < len(helpful) < len(candidates)  # there are distractors to skip
+
+    found = explore(sample, image, [annotation, probe], DEFAULT_VOCABULARY)
+    assert [op for op, _ in probe.seen] == helpful
+    assert found.steps and found.steps[0].judgement.judge == "annotation+probe"
+    assert found.candidates == len(candidates)

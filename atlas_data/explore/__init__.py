@@ -66,7 +66,11 @@ def explore(
     groups = propose(sample, image.size, seed)
     if not groups:
         return ExploreResult(reason="no_candidates", detail="the sample has no annotated needs")
-    pixels = any(j.needs_pixels for j in judges)
+    # Every judge must agree, so one "no" settles a candidate: judges that read parameters
+    # go first, and the costly pixel judges (OCR, a model call) and the operation itself
+    # only run on candidates that are still in the race.
+    cheap = [j for j in judges if not j.needs_pixels]
+    costly = [j for j in judges if j.needs_pixels]
     out = ExploreResult()
     for i, group in enumerate(groups):
         ranked: list[tuple[float, int, Operation, Image.Image | None, Judgement]] = []
@@ -74,12 +78,16 @@ def explore(
         for k, op in enumerate(group):
             if op.name not in vocab.by_name:
                 continue
-            try:
-                result = op.apply(image) if pixels else None
-            except ValueError:
-                invalid += 1
-                continue
-            verdict = combine([v for j in judges if (v := j.judge(sample, image, op, result))])
+            verdicts = [v for j in cheap if (v := j.judge(sample, image, op, None))]
+            result = None
+            if costly and all(v.helpful for v in verdicts):
+                try:
+                    result = op.apply(image)
+                except ValueError:
+                    invalid += 1
+                    continue
+                verdicts += [v for j in costly if (v := j.judge(sample, image, op, result))]
+            verdict = combine(verdicts)
             out.candidates += 1
             if verdict is not None and verdict.helpful:
                 ranked.append((verdict.score, -k, op, result, verdict))
