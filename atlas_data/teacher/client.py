@@ -212,6 +212,9 @@ class Endpoint:
                 base_url=self.base_url,
                 timeout=self.config.timeout,
                 max_retries=0,  # retries are ours: counted, jittered, Retry-After honoured
+                # The SDK's aiohttp transport: a fraction of the default transport's CPU per
+                # request, which is what bounds throughput at high concurrency (BENCHMARKS.md).
+                http_client=openai.DefaultAioHttpClient(timeout=self.config.timeout),
             )
         return self._async
 
@@ -321,6 +324,12 @@ class Endpoint:
         key = self.key(prompt, params)
         return key, self._hit(key, usage)
 
+    def _prepare(
+        self, prompt: Prompt, params: dict[str, Any], usage: Usage
+    ) -> tuple[str, Completion | None, list[dict[str, Any]]]:
+        key, hit = self._lookup(prompt, params, usage)
+        return key, hit, [] if hit is not None else prompt.materialize()
+
     def _hit(self, key: str, usage: Usage) -> Completion | None:
         if self.cache is None:
             return None
@@ -352,15 +361,16 @@ class Endpoint:
 
     async def complete(self, prompt: Prompt, params: dict[str, Any], usage: Usage) -> Completion:
         """One chat completion, from the cache or the endpoint. Raises :class:`ChatError`."""
-        # Hashing the prompt and reading the cache file are CPU and disk work: off the loop.
-        key, hit = await asyncio.to_thread(self._lookup, prompt, params, usage)
+        # Hashing the prompt, reading the cache and encoding the images are CPU and disk
+        # work: off the loop, in one hop, and before the semaphore, so a concurrency slot
+        # is held only while a request is on the wire.
+        key, hit, messages = await asyncio.to_thread(self._prepare, prompt, params, usage)
         if hit is not None:
             return hit
         if self._sem is None:
             self._sem = asyncio.Semaphore(self.concurrency)
         async with self._sem:
             await self.probe()
-            messages = await asyncio.to_thread(prompt.materialize)
             attempt = 0
             while True:
                 try:
@@ -377,7 +387,8 @@ class Endpoint:
                     await asyncio.sleep(self._delay(exc, attempt))
                     attempt += 1
         completion = self._record(response, attempt, usage)
-        await asyncio.to_thread(self._store, key, completion)
+        if self.cache is not None:
+            await asyncio.to_thread(self._store, key, completion)
         return completion
 
     def complete_sync(self, prompt: Prompt, params: dict[str, Any], usage: Usage) -> Completion:
