@@ -80,7 +80,52 @@ def run(
         list[str] | None,
         typer.Option("--source-opt", help="Source option key=value (repeatable)."),
     ] = None,
-    teacher: Annotated[str, typer.Option(help="Teacher: template (offline).")] = "template",
+    dataset: Annotated[
+        str | None, typer.Option(help="--source hf: hub name, save_to_disk folder or Parquet.")
+    ] = None,
+    hf_split: Annotated[str | None, typer.Option(help="--source hf: dataset split.")] = None,
+    hf_config: Annotated[str | None, typer.Option(help="--source hf: dataset config.")] = None,
+    map: Annotated[
+        str | None, typer.Option(help="Column map, e.g. image=img,question=query,bbox=box.")
+    ] = None,
+    root: Annotated[Path | None, typer.Option(help="--source local: the image folder.")] = None,
+    questions: Annotated[
+        Path | None, typer.Option(help="--source local: JSONL/CSV/Parquet of questions.")
+    ] = None,
+    max_pixels: Annotated[
+        int | None, typer.Option(help="Refuse images with more pixels (default 64M).")
+    ] = None,
+    export: Annotated[
+        list[str] | None,
+        typer.Option("--export", help="Also export: trl, llamafactory, verl (repeatable)."),
+    ] = None,
+    teacher: Annotated[
+        str, typer.Option(help="Teacher: template (offline) or openai (any compatible endpoint).")
+    ] = "template",
+    model: Annotated[
+        str | None, typer.Option(help="Teacher model name (--teacher openai).")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1."),
+    ] = None,
+    judge_model: Annotated[
+        str | None, typer.Option(help="Model for the flip judge (default: --model).")
+    ] = None,
+    teacher_concurrency: Annotated[
+        int | None, typer.Option(help="Concurrent teacher requests (default 16).")
+    ] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Response cache folder (default data/cache/teacher).")
+    ] = None,
+    teacher_opt: Annotated[
+        list[str] | None,
+        typer.Option("--teacher-opt", help="Teacher option key=value (repeatable)."),
+    ] = None,
+    judge: Annotated[
+        list[str] | None,
+        typer.Option("--judge", help="Judge: annotation, ocr, flip (repeatable; all must agree)."),
+    ] = None,
     preset: Annotated[
         str, typer.Option(help=f"Output format preset: {', '.join(PRESETS)}.")
     ] = "atlas",
@@ -98,6 +143,7 @@ def run(
     """Run the pipeline (resumes automatically when the same config ran before)."""
     from atlas_data.pipeline import RunConfig
     from atlas_data.pipeline import run as run_pipeline
+    from atlas_data.teacher.base import TeacherUnavailable
 
     try:
         config = RunConfig(
@@ -106,8 +152,38 @@ def run(
             seed=seed,
             out=str(out),
             source=source,
-            source_options=_parse_kv(source_opt, "--source-opt"),
+            source_options={
+                **{
+                    k: v
+                    for k, v in {
+                        "dataset": dataset,
+                        "split": hf_split,
+                        "config": hf_config,
+                        "map": map,
+                        "root": str(root) if root else None,
+                        "questions": str(questions) if questions else None,
+                    }.items()
+                    if v is not None
+                },
+                **_parse_kv(source_opt, "--source-opt"),
+            },
+            **({"max_pixels": max_pixels} if max_pixels else {}),
             teacher=teacher,
+            teacher_options={
+                **{
+                    k: v
+                    for k, v in {
+                        "model": model,
+                        "base_url": base_url,
+                        "judge_model": judge_model,
+                        "concurrency": teacher_concurrency,
+                        "cache_dir": str(cache_dir) if cache_dir else None,
+                    }.items()
+                    if v is not None
+                },
+                **_parse_kv(teacher_opt, "--teacher-opt"),
+            },
+            judges=judge or ["annotation"],
             preset=preset,
             vocab_path=str(vocab) if vocab else None,
             judge_max_side=judge_max_side,
@@ -115,6 +191,10 @@ def run(
             run_id=run_id,
         )
         config.identity()  # loads the vocabulary: fail before any work on a bad file
+        if config.source != "synthetic":  # a bad dataset, root or column map fails here
+            from atlas_data.pipeline import build_source
+
+            build_source(config)
     except (ValueError, VocabularyError) as exc:
         _fail(str(exc))
         return
@@ -130,22 +210,36 @@ def run(
         transient=False,
     ) as progress:
         task = progress.add_task("samples", total=config.n)
-        manifest = run_pipeline(config, on_item=lambda: progress.advance(task))
+        try:
+            manifest = run_pipeline(config, on_item=lambda: progress.advance(task))
+        except TeacherUnavailable as exc:
+            progress.stop()
+            _fail(str(exc))
+            return
     console.print(summary_table(manifest))
     if not manifest["counts"]["kept"]:
         _fail("no sample was kept; see the rejection reasons above")
+    for fmt in export or []:
+        _export(config.run_dir().root, fmt, config.run_dir().root / "exports" / fmt)
 
 
 @app.command()
 def tokens(
     vocab: Annotated[Path | None, typer.Option(help="A vocabulary JSON file.")] = None,
-    format: Annotated[str, typer.Option(help="table or json.")] = "table",
+    format: Annotated[
+        str, typer.Option(help="table, json or hf (tokenizer special tokens).")
+    ] = "table",
 ) -> None:
     """Print the functional-token vocabulary."""
     try:
         v = Vocabulary.load(vocab) if vocab else DEFAULT_VOCABULARY
     except VocabularyError as exc:
         _fail(str(exc))
+        return
+    if format == "hf":
+        from atlas_data.tokenizer import hf_special_tokens
+
+        console.print_json(json.dumps(hf_special_tokens(v)))
         return
     if format == "json":
         console.print_json(json.dumps(v.to_json()))
@@ -167,6 +261,76 @@ def schemas(
 
     for path in export_all(out):
         console.print(f"wrote {path}")
+
+
+@app.command()
+def query(
+    run: Annotated[str, typer.Argument(help="Run folder, or an fsspec URL (s3://, hf://...).")],
+    sql: Annotated[str | None, typer.Argument(help="SQL; omit for an interactive shell.")] = None,
+    recipe: Annotated[
+        str | None, typer.Option(help="A named query instead of SQL ('list' shows them).")
+    ] = None,
+    format: Annotated[str, typer.Option(help="table, csv or json.")] = "table",
+) -> None:
+    """SQL over a run with DuckDB: views sft, rl, rejects, kept."""
+    from atlas_data import inspect_cli
+
+    raise typer.Exit(inspect_cli.query(run, sql, recipe, format, console, err))
+
+
+@app.command()
+def report(
+    run: Annotated[str, typer.Argument(help="Run folder, or an fsspec URL.")],
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("report.html"),
+    examples: Annotated[int, typer.Option(help="Gallery size.")] = 12,
+) -> None:
+    """Write a self-contained HTML report: charts and an example gallery."""
+    from atlas_data import inspect_cli
+
+    raise typer.Exit(inspect_cli.report(run, out, examples, console, err))
+
+
+@app.command()
+def publish(
+    run: Annotated[str, typer.Argument(help="Run folder (finished: has manifest.json).")],
+    repo_id: Annotated[str, typer.Option(help="Hub dataset repo, ORG/NAME.")],
+    private: Annotated[bool, typer.Option(help="Create the repo private.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Build the repo folder, upload nothing.")] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to build the repo folder (default RUN/_hub).")
+    ] = None,
+    license: Annotated[str, typer.Option(help="License id for the dataset card.")] = "apache-2.0",
+) -> None:
+    """Build the Hugging Face dataset repo folder and upload it (token: HF_TOKEN or login)."""
+    from atlas_data import inspect_cli
+
+    raise typer.Exit(
+        inspect_cli.publish(run, repo_id, private, dry_run, out, license, console, err)
+    )
+
+
+def _export(run_dir: Path, fmt: str, out: Path, name: str | None = None) -> None:
+    from atlas_data.store.export import ExportError, export_run
+
+    try:
+        summary = export_run(run_dir, fmt, out, name)
+    except ExportError as exc:
+        _fail(str(exc))
+        return
+    console.print(f"exported {summary['rows']} {summary['split']} rows as {fmt} to {out}")
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder (has manifest.json).")],
+    format: Annotated[str, typer.Option(help="trl, llamafactory or verl.")],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    name: Annotated[
+        str | None, typer.Option(help="llamafactory: dataset name in dataset_info.json.")
+    ] = None,
+) -> None:
+    """Export a run for a trainer: TRL (SFT), LLaMA-Factory (SFT) or verl (RL)."""
+    _export(run_dir, format, out, name)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -35,12 +35,17 @@ from atlas_data.ops.image_io import DEFAULT_MAX_PIXELS, ImageRejected, encode_pn
 from atlas_data.sources.base import Source, SourceItem, SourceRejection, SourceSample
 from atlas_data.store.schemas import ROW_SCHEMAS, SCHEMA_VERSION, schema_hash
 from atlas_data.store.writer import RunDir
-from atlas_data.teacher.base import Teacher, TeachRequest, TeachResult, Usage
+from atlas_data.teacher.base import Teacher, TeacherUnavailable, TeachRequest, TeachResult, Usage
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
 from atlas_data.trajectory import Step, Trajectory, agentic_messages, user_prompt
 from atlas_data.verify import Candidate, dedup_key, verify
 
 SPLITS = ("sft", "rl", "both")
+MAX_QUESTION_CHARS = 4000  # longer "questions" are documents or garbage, not prompts
+# Teacher options that change how fast or where, not what: not part of the run identity.
+OPERATIONAL_TEACHER_OPTIONS = frozenset(
+    {"concurrency", "cache_dir", "timeout", "max_retries", "backoff", "probe"}
+)
 
 
 @dataclass
@@ -78,7 +83,9 @@ class RunConfig:
         for key in ("out", "run_id"):
             ident.pop(key)
         ident["teacher_options"] = {
-            k: v for k, v in self.teacher_options.items() if "key" not in k.lower()
+            k: v
+            for k, v in self.teacher_options.items()
+            if "key" not in k.lower() and k not in OPERATIONAL_TEACHER_OPTIONS
         }
         ident["vocab_hash"] = load_vocabulary(self).hash
         ident.pop("vocab_path")
@@ -112,7 +119,13 @@ def build_source(config: RunConfig) -> Source:
         from atlas_data.sources.synthetic import SyntheticSource
 
         return SyntheticSource(n=config.n, seed=config.seed, **config.source_options)
-    raise ValueError(f"unknown source {config.source!r}; available: synthetic")
+    if config.source in ("hf", "local"):
+        from atlas_data.sources.hf import HFSource
+        from atlas_data.sources.local import LocalSource
+
+        cls = HFSource if config.source == "hf" else LocalSource
+        return cls.from_options(config.source_options, max_pixels=config.max_pixels)
+    raise ValueError(f"unknown source {config.source!r}; available: synthetic, hf, local")
 
 
 def build_teacher(config: RunConfig) -> Teacher:
@@ -120,7 +133,11 @@ def build_teacher(config: RunConfig) -> Teacher:
         from atlas_data.teacher.template import TemplateTeacher
 
         return TemplateTeacher()
-    raise ValueError(f"unknown teacher {config.teacher!r}; available: template")
+    if config.teacher == "openai":
+        from atlas_data.teacher.openai import OpenAITeacher
+
+        return OpenAITeacher.from_options(config.teacher_options)
+    raise ValueError(f"unknown teacher {config.teacher!r}; available: template, openai")
 
 
 def build_judges(config: RunConfig) -> list[Judge]:
@@ -128,8 +145,18 @@ def build_judges(config: RunConfig) -> list[Judge]:
     for name in config.judges:
         if name == "annotation":
             judges.append(AnnotationJudge(max_side=config.judge_max_side))
+        elif name == "ocr":
+            from atlas_data.explore.ocr import OCRJudge
+
+            judges.append(OCRJudge(max_side=config.judge_max_side))
+        elif name == "flip":
+            from atlas_data.explore.flip import AnswerFlipJudge
+
+            judges.append(
+                AnswerFlipJudge.from_options(config.teacher_options, config.judge_max_side)
+            )
         else:
-            raise ValueError(f"unknown judge {name!r}; available: annotation")
+            raise ValueError(f"unknown judge {name!r}; available: annotation, ocr, flip")
     return judges
 
 
@@ -137,6 +164,9 @@ def source_slice(source: Source, start: int, stop: int) -> Iterator[SourceItem]:
     """Items ``start..stop-1``: random access when the source has it, else a skip."""
     sample = getattr(source, "sample", None)
     if callable(sample):
+        size = getattr(source, "__len__", None)
+        if callable(size):  # a dataset shorter than --n: later shards are empty
+            stop = max(start, min(stop, size()))
         return (sample(i) for i in range(start, stop))
     return islice(iter(source), start, stop)
 
@@ -213,6 +243,13 @@ class ShardProcessor:
             raise _Rejected("load", "empty_question", "the question is empty")
         if not item.answer.strip():
             raise _Rejected("load", "empty_answer", "the ground-truth answer is empty")
+        if len(item.question) > MAX_QUESTION_CHARS:
+            raise _Rejected(
+                "load",
+                "question_too_long",
+                f"the question has {len(item.question)} characters; at most "
+                f"{MAX_QUESTION_CHARS} fit a training prompt",
+            )
         if isinstance(item.image, Image.Image):
             image, sha = item.image.convert("RGB"), item.id
         else:
@@ -363,6 +400,8 @@ class ShardProcessor:
             )
             try:
                 taught = await teacher.teach(request)
+            except TeacherUnavailable:
+                raise  # wrong URL or model: stop the run with the clear message
             except Exception as exc:  # noqa: BLE001 - a teacher bug must not lose the shard
                 taught = TeachResult(None, "teacher_error", f"{type(exc).__name__}: {exc}")
             results[i] = (sample, image, sha, taught, steps)
@@ -385,6 +424,10 @@ class ShardProcessor:
                     )
         finally:
             pool.shutdown(wait=True)
+        for judge in self.judges:  # model-based judges (flip) spend requests too
+            spent = getattr(judge, "usage", None)
+            if isinstance(spent, Usage):
+                out.usage.add(spent)
         return out
 
 
@@ -498,6 +541,35 @@ def finalize(config: RunConfig, wall_seconds: float | None = None) -> dict[str, 
     }
     run.write_manifest(manifest)
     return manifest
+
+
+def predecessor_keys(records: Iterable[dict[str, Any]], index: int) -> set[str]:
+    """Dedup keys kept by finished shards before ``index``: the ``seen`` to give shard ``index``.
+
+    Only earlier shards count, so processing shards concurrently can keep a cross-shard
+    duplicate too often (when a predecessor was not finished yet) but never too rarely.
+    :func:`shards_to_redo` finds and repairs the first case.
+    """
+    return {k for r in records if r["shard"] < index for k in r.get("keys", [])}
+
+
+def shards_to_redo(records: Iterable[dict[str, Any]]) -> list[int]:
+    """Shards that kept a key an earlier shard also kept: redo them with all predecessors done.
+
+    A shard's kept keys are its own first occurrences minus its ``seen`` (the duplicate
+    check is the last verifier), so the union of the keys of shards ``< k`` equals the
+    library path's ``seen`` for shard ``k`` whatever order shards finished in, and redoing
+    only these shards with :func:`predecessor_keys` (in any order, in parallel) gives
+    exactly the rows of the sequential :func:`run`.
+    """
+    earlier: set[str] = set()
+    redo: list[int] = []
+    for r in sorted(records, key=lambda r: r["shard"]):
+        keys = set(r.get("keys", []))
+        if keys & earlier:
+            redo.append(r["shard"])
+        earlier |= keys
+    return redo
 
 
 def run(

@@ -270,3 +270,11 @@ def test_direction_pointer_aims_at_the_answer_box_only() -> None:
         for back in (6, 20, 35):
             assert tuple(px[round(sy - back * uy), round(sx - back * ux)]) == glyph
         assert tuple(px[round(sy + 8 * uy), round(sx + 8 * ux)]) != glyph
+
+
+def test_families_from_a_command_line_string():
+    src = SyntheticSource(6, seed=1, families="small_text, geometry")
+    assert src.families == ["small_text", "geometry"]
+    assert {s.task for s in src} == {"small_text", "geometry"}
+    with pytest.raises(ValueError, match="unknown families"):
+        SyntheticSource(2, families="small_txt")

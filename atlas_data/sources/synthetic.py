@@ -718,11 +718,13 @@ class SyntheticSource:
         self,
         n: int,
         seed: int = 0,
-        families: Sequence[str] | None = None,
+        families: Sequence[str] | str | None = None,
         size: tuple[int, int] = (1600, 1200),
     ) -> None:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, got {n!r}")
+        if isinstance(families, str):  # --source-opt families=small_text,geometry
+            families = [f.strip() for f in families.split(",") if f.strip()]
         fams = list(FAMILIES) if families is None else list(families)
         if not fams:
             raise ValueError("families must name at least one family")
