@@ -245,3 +245,34 @@ def test_cli_run_and_the_key_never_lands_on_disk(server, tmp_path):
     manifest = json.loads(next(out.rglob("manifest.json")).read_text())
     assert manifest["config"]["teacher_options"]["model"] == MODEL
     assert "concurrency" not in manifest["config"]["teacher_options"]  # not part of identity
+
+
+def test_a_flaky_teacher_at_30_percent_faults_loses_nothing(server, tmp_path):
+    """429s, 500s, timeouts, truncated and malformed bodies on 30 % of requests."""
+    import random as _random
+
+    rng = _random.Random(7)
+    faults = ["429", "500", "slow", "truncated", "malformed"]
+    plan = [rng.choice(faults) if rng.random() < 0.3 else "ok" for _ in range(400)]
+    server.state.plan.extend(plan)
+    server.state.retry_after = "0"
+    server.state.slow_seconds = 2.0
+    n = 40
+    cfg = config(server, tmp_path, n=n, timeout=0.4, max_retries=3, backoff=0.01)
+    manifest = run(cfg)
+
+    counts = manifest["counts"]
+    assert manifest["complete"] and counts["kept"] + counts["rejected"] == n
+    rows = rejects(cfg)
+    assert len(rows) == counts["rejected"] and all(
+        reason and detail for _, reason, detail, _ in rows
+    )
+    allowed = {"teacher_truncated", "teacher_malformed", "teacher_timeout"}
+    allowed |= {"teacher_server_error", "teacher_rate_limited"}  # if every retry failed too
+    assert {r[1] for r in rows} <= allowed, {r[1] for r in rows}
+    assert {"teacher_truncated", "teacher_malformed"} & {r[1] for r in rows}
+    kept = duckdb.sql(f"select count(*) from '{cfg.run_dir().root}/sft/*.parquet'").fetchall()
+    assert kept[0][0] == counts["kept"] > 0
+    # every sample was asked once plus once per retry, and the manifest counted each retry
+    attempts = len(server.state.chat_records())
+    assert manifest["teacher_usage"]["retries"] == attempts - n > 0
