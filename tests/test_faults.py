@@ -19,6 +19,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -58,10 +59,10 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Counter[tup
     return expected
 
 
-def child(point: str, k: int, out: Path) -> subprocess.Popen[str]:
-    config = json.dumps({**BASE, "out": str(out)})
+def child(point: str, k: int, out: Path, config: dict[str, Any] = BASE) -> subprocess.Popen[str]:
+    spec = json.dumps({**config, "out": str(out)})
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.crash_child", point, str(k), config],
+        [sys.executable, "-m", "tests.crash_child", point, str(k), spec],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -77,8 +78,10 @@ def assert_no_partial_data(run_dir: Path) -> None:
         json.loads(record.read_text())  # a completion record is whole or absent
 
 
-def finish_and_compare(out: Path, reference: dict[str, Counter[tuple[str, str]]]) -> None:
-    proc = child("none", 0, out)
+def finish_and_compare(
+    out: Path, reference: dict[str, Counter[tuple[str, str]]], config: dict[str, Any] = BASE
+) -> None:
+    proc = child("none", 0, out, config)
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
     run_dir = out / "crash"
@@ -116,22 +119,25 @@ def test_kill_at_a_point_then_resume(
     finish_and_compare(tmp_path, reference)
 
 
-def test_repeated_kills_at_random_moments(
-    tmp_path: Path, reference: dict[str, Counter[tuple[str, str]]]
-) -> None:
-    """Kill at a random moment after 1, 2, then 4 shards landed; then let it finish."""
+def test_repeated_kills_at_random_moments(tmp_path: Path) -> None:
+    """Kill at a random moment after 1, 4, then 8 of 12 shards landed; then let it finish."""
+    config = {**BASE, "n": 48}
+    manifest = run(RunConfig(**{**config, "out": str(tmp_path / "reference")}))  # type: ignore[arg-type]
+    expected = rows(tmp_path / "reference" / "crash")
+    assert manifest["counts"]["kept"] == sum(expected["sft"].values())
     rng = random.Random(20261123)
-    records = tmp_path / "crash" / "_shards"
+    out = tmp_path / "crashing"
+    records = out / "crash" / "_shards"
     killed = 0
-    for landed in (1, 2, 4):
-        proc = child("none", 0, tmp_path)
+    for landed in (1, 4, 8):
+        proc = child("none", 0, out, config)
         while proc.poll() is None and len(list(records.glob("*.json"))) < landed:
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0.0, 0.4))
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.08))  # a shard of 4 small samples takes ~0.1-0.3 s
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             killed += 1
         proc.communicate(timeout=60)
-        assert_no_partial_data(tmp_path / "crash")
+        assert_no_partial_data(out / "crash")
     assert killed >= 2, "the runs finished before they could be interrupted"
-    finish_and_compare(tmp_path, reference)
+    finish_and_compare(out, expected, config)
