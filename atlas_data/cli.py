@@ -51,7 +51,7 @@ def summary_table(manifest: dict[str, Any]) -> Table:
             f"{usage['prompt_tokens']} / {usage['completion_tokens']}",
         )
     sps = manifest["timing"].get("samples_per_second")
-    t.add_row("samples/s", f"{sps:.2f}" if sps else "-")
+    t.add_row("samples/s", f"{sps:.2f}" if sps else "- (every shard was already done)")
     t.add_row("output", str(Path(manifest["config"]["out"]) / manifest["run_id"]))
     return t
 

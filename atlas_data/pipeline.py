@@ -505,6 +505,10 @@ def finalize(config: RunConfig, wall_seconds: float | None = None) -> dict[str, 
             totals[k].update(r.get(k, {}))
         usage.add(Usage(**r.get("usage", {})))
     samples = sum(r["samples"] for r in records)
+    started = time.time() - (wall_seconds or 0.0)
+    fresh = sum(
+        r["samples"] for r in records if run.done_record(r["shard"]).stat().st_mtime >= started
+    )
     kept = sum(r["kept"] for r in records)
     work_seconds = sum(r["seconds"] for r in records)
     vocab = load_vocabulary(config)
@@ -533,9 +537,12 @@ def finalize(config: RunConfig, wall_seconds: float | None = None) -> dict[str, 
         "timing": {
             "shard_seconds": round(work_seconds, 3),
             "wall_seconds": round(wall_seconds, 3) if wall_seconds is not None else None,
-            "samples_per_second": round(samples / wall_seconds, 3)
-            if wall_seconds
-            else (round(samples / work_seconds, 3) if work_seconds else None),
+            # Throughput of this invocation only: shards finished by an earlier, resumed
+            # run took no time now and must not inflate it.
+            "samples_this_run": fresh,
+            "samples_per_second": round(fresh / wall_seconds, 3)
+            if wall_seconds and fresh
+            else None,
         },
         "files": sorted(str(p.relative_to(run.root)) for p in run.parquet_files()),
     }

@@ -151,9 +151,10 @@ def show_output(params: dict[str, Any]) -> None:
     if result is not None:
         result.show(max_width=120)
     c = manifest["counts"]
+    sps = manifest["timing"]["samples_per_second"] or "-"
     print(
         f"kept {c['kept']} of {c['samples']}, rejected by reason: "
-        f"{c['rejected_by_reason'] or 'none'}; {manifest['timing']['samples_per_second']} samples/s"
+        f"{c['rejected_by_reason'] or 'none'}; {sps} samples/s"
     )
 
 

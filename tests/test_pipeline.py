@@ -104,6 +104,9 @@ def test_rerun_resumes_skipping_finished_shards_and_redoes_a_cut_short_one(defau
     assert records[0].stat().st_mtime_ns == before[records[0]]  # untouched
     assert records[1].exists()
     assert not list(rd.root.glob("sft/.*tmp*"))
+    # throughput counts only the shard redone now, never the ones resumed from disk
+    assert again["timing"]["samples_this_run"] == config.shard_size
+    assert run(config)["timing"]["samples_per_second"] is None  # nothing left to do
 
 
 def test_custom_vocabulary_spellings_are_the_only_ones_in_rows(tmp_path):
