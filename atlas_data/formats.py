@@ -102,3 +102,45 @@ def get_preset(name: str) -> Preset:
         return PRESETS[name]
     except KeyError:
         raise ValueError(f"unknown format preset {name!r}; choose one of {list(PRESETS)}") from None
+
+
+# Anything that looks like a special token (<|Foo|>, <foo>, </foo>): verifiers and rewards
+# compare what they find against the vocabulary in use.
+TOKEN_LIKE = re.compile(r"<\|[^|<>\s]{1,40}\|>|</?[A-Za-z_][\w-]{0,40}>")
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        (
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        )
+    )
+}
+
+
+def normalize_answer(text: str) -> str:
+    """Lower-case, unquoted, unpunctuated, number words as digits (verifier and reward)."""
+    t = text.strip().lower()
+    t = re.sub(r"\\text\{([^}]*)\}", r"\1", t)
+    t = t.strip(" \t\n.!\"'`*")
+    t = re.sub(r"\s+", " ", t)
+    return _NUMBER_WORDS.get(t, t)

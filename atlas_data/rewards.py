@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
-from atlas_data.formats import DEFAULT_PRESET, FormatError, get_preset
+from atlas_data.formats import DEFAULT_PRESET, TOKEN_LIKE, FormatError, get_preset, normalize_answer
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
 
 
@@ -60,47 +60,9 @@ class RewardWeights:
 
 WEIGHTS = RewardWeights()
 
-_TOKENISH = re.compile(r"<\|[^|<>\s]{1,40}\|>|</?[A-Za-z_][\w-]{0,40}>")
 _PRESET_TAGS = frozenset({"<think>", "</think>", "<answer>", "</answer>"})
 _BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|\Z)", re.DOTALL)
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(
-        [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-            "twenty",
-        ]
-    )
-}
-
-
-def normalize_answer(text: str) -> str:
-    """Lower-case, unquoted, unpunctuated, number words as digits (as the verifier does)."""
-    t = text.strip().lower()
-    t = re.sub(r"\\text\{([^}]*)\}", r"\1", t)
-    t = t.strip(" \t\n.!\"'`*")
-    t = re.sub(r"\s+", " ", t)
-    return _NUMBER_WORDS.get(t, t)
 
 
 def answers_match(got: str, truth: str, choices: list[str] | None = None) -> bool:
@@ -180,7 +142,7 @@ def compute_score(
 
     found = list(vocab.token_pattern.finditer(text))
     stripped = vocab.token_pattern.sub(" ", text)
-    unknown = [m.group(0) for m in _TOKENISH.finditer(stripped)]
+    unknown = [m.group(0) for m in TOKEN_LIKE.finditer(stripped)]
     unknown = [u for u in unknown if u not in _PRESET_TAGS]
     end = _reasoning_end(text, preset)
 

@@ -10,40 +10,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from atlas_data.formats import FormatError, get_preset
+from atlas_data.formats import TOKEN_LIKE, FormatError, get_preset, normalize_answer
 from atlas_data.tokens import Vocabulary
 from atlas_data.trajectory import IMAGE_PLACEHOLDER, TOOL_CALL_OPEN, Trajectory
 
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(
-        (
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-            "twenty",
-        )
-    )
-}
 # Things that look like special tokens: <|Foo|>, <foo>, </foo>.
-_TOKENISH = re.compile(r"<\|[^|<>\s]{1,40}\|>|</?[A-Za-z_][\w-]{0,40}>")
 # Pixel coordinates or tool syntax that must not survive into the functional-token form.
 _LEAKS = (
     (re.compile(r"[\[(]\s*-?\d+(?:\.\d+)?\s*,\s*-?\d+(?:\.\d+)?\s*(?:,|[\])])"), "coordinates"),
@@ -53,15 +24,6 @@ _LEAKS = (
     (re.compile(re.escape(IMAGE_PLACEHOLDER)), "image placeholder"),
 )
 PRESET_TAGS = frozenset({"<think>", "</think>", "<answer>", "</answer>"})
-
-
-def normalize_answer(text: str) -> str:
-    """Lower-case, unquoted, unpunctuated, number words as digits."""
-    t = text.strip().lower()
-    t = re.sub(r"\\text\{([^}]*)\}", r"\1", t)
-    t = t.strip(" \t\n.!\"'`*")
-    t = re.sub(r"\s+", " ", t)
-    return _NUMBER_WORDS.get(t, t)
 
 
 def dedup_key(image_sha: str, question: str) -> str:
@@ -104,7 +66,7 @@ def check_answer(c: Candidate) -> str | None:
 
 def check_known_tokens(c: Candidate) -> str | None:
     allowed = set(c.vocab.tokens) | PRESET_TAGS
-    unknown = sorted({m.group(0) for m in _TOKENISH.finditer(c.functional)} - allowed)
+    unknown = sorted({m.group(0) for m in TOKEN_LIKE.finditer(c.functional)} - allowed)
     # Custom spellings may not look token-ish; also strip them before looking for strays.
     return f"unknown token(s) {unknown}" if unknown else None
 

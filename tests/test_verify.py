@@ -5,10 +5,11 @@ import dataclasses
 import pytest
 
 from atlas_data.explore.base import Judgement
+from atlas_data.formats import normalize_answer
 from atlas_data.ops import Operation
 from atlas_data.tokens import DEFAULT_VOCABULARY
 from atlas_data.trajectory import Step, Trajectory
-from atlas_data.verify import Candidate, normalize_answer, verify
+from atlas_data.verify import Candidate, verify
 
 OK = Judgement(True, 0.9, "annotation", {})
 
