@@ -264,7 +264,6 @@ def test_kill_9_mid_run_then_rerun_loses_and_duplicates_nothing(server, library,
     assert not list(root.rglob(".*.tmp-*"))
 
 
-@pytest.mark.slow
 def test_local_run_end_to_end_through_served_deployments(tmp_path):
     """``make run`` at a small size: real server, ``flows.serve``, ``prefect deployment run``."""
     out, home = tmp_path / "runs", tmp_path / "home"
@@ -286,7 +285,6 @@ def test_local_run_end_to_end_through_served_deployments(tmp_path):
     assert manifest["complete"] and count == manifest["counts"]["kept"] > 0
 
 
-@pytest.mark.slow
 def test_killing_the_served_process_then_rerunning_the_deployment(server, library, tmp_path):
     """The issue's scenario: ``kill -9`` the served process mid-run, serve again, rerun."""
     _, lib_manifest, lib_rows = library
