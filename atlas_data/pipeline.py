@@ -31,7 +31,13 @@ from atlas_data.explore import Judge, explore
 from atlas_data.explore.annotation import AnnotationJudge
 from atlas_data.explore.base import ChosenStep
 from atlas_data.formats import DEFAULT_PRESET, get_preset
-from atlas_data.ops.image_io import DEFAULT_MAX_PIXELS, ImageRejected, encode_png, load_image
+from atlas_data.ops.image_io import (
+    DEFAULT_MAX_PIXELS,
+    STORABLE_FORMATS,
+    ImageRejected,
+    encode_png,
+    load_image,
+)
 from atlas_data.sources.base import Source, SourceItem, SourceRejection, SourceSample
 from atlas_data.store.schemas import ROW_SCHEMAS, SCHEMA_VERSION, schema_hash
 from atlas_data.store.writer import RunDir
@@ -235,7 +241,7 @@ class ShardProcessor:
         self.judges = build_judges(config)
         self.seen = set(seen)
 
-    def prepare(self, item: SourceItem) -> tuple[SourceSample, Image.Image, list[ChosenStep], str]:
+    def prepare(self, item: SourceItem) -> Prepared:
         """Load + explore (CPU). Raises _Rejected with the stage and reason."""
         if isinstance(item, SourceRejection):
             raise _Rejected("load", item.reason, item.detail)
@@ -250,6 +256,7 @@ class ShardProcessor:
                 f"the question has {len(item.question)} characters; at most "
                 f"{MAX_QUESTION_CHARS} fit a training prompt",
             )
+        original: tuple[bytes, str] | None = None
         if isinstance(item.image, Image.Image):
             image, sha = item.image.convert("RGB"), item.id
         else:
@@ -258,21 +265,16 @@ class ShardProcessor:
             except ImageRejected as exc:
                 raise _Rejected("load", exc.reason, exc.detail) from exc
             image, sha = loaded.image, loaded.sha256
+            if loaded.original is not None and loaded.original_format:
+                original = (loaded.original, STORABLE_FORMATS[loaded.original_format])
         found = explore(item, image, self.judges, self.vocab, seed=self.config.seed)
         if found.reason:
             raise _Rejected("explore", found.reason, found.detail)
-        return item, image, found.steps, sha
+        return Prepared(item, image, found.steps, sha, original)
 
-    def finish(
-        self,
-        sample: SourceSample,
-        image: Image.Image,
-        sha: str,
-        result: TeachResult,
-        steps: list[ChosenStep],
-        out: ShardOutput,
-    ) -> None:
+    def finish(self, prepared: Prepared, result: TeachResult, out: ShardOutput) -> None:
         """Tokenize, verify and build rows for one taught sample (CPU)."""
+        sample, image, steps, sha = prepared.sample, prepared.image, prepared.steps, prepared.sha
         ops = [_op_struct(s, self.vocab) for s in steps]
         if result.reasoning is None:
             out.parts["rejects"].append(
@@ -324,7 +326,8 @@ class ShardProcessor:
         out.operations.update(s.operation.name for s in steps)
         prompt = user_prompt(sample.question, sample.choices, preset)
         spans = [asdict(s) for s in functional.spans]
-        source_png = [_image_struct(encode_png(image), f"{sample.id}.png")]
+        data, ext = prepared.original or (encode_png(image), "png")
+        source_image = [_image_struct(data, f"{sample.id}.{ext}")]
         common = {
             "id": sample.id,
             "run_id": self.run_id,
@@ -335,7 +338,7 @@ class ShardProcessor:
             "choices": sample.choices,
             "preset": preset,
             "vocab_hash": self.vocab.hash,
-            "images": source_png,
+            "images": source_image,
             "operations": ops,
             "tokens": tokens,
         }
@@ -382,20 +385,21 @@ class ShardProcessor:
 
         async def handle(i: int, item: SourceItem) -> None:
             try:
-                sample, image, steps, sha = await loop.run_in_executor(pool, self.prepare, item)
+                prepared = await loop.run_in_executor(pool, self.prepare, item)
             except _Rejected as rej:
                 results[i] = rej
                 if on_item:
                     on_item()
                 return
+            sample = prepared.sample
             request = TeachRequest(
                 sample_id=sample.id,
                 task=sample.task,
                 question=sample.question,
                 answer=sample.answer,
                 choices=sample.choices,
-                image=image,
-                steps=steps,
+                image=prepared.image,
+                steps=prepared.steps,
                 preset=self.config.preset,
             )
             try:
@@ -404,7 +408,7 @@ class ShardProcessor:
                 raise  # wrong URL or model: stop the run with the clear message
             except Exception as exc:  # noqa: BLE001 - a teacher bug must not lose the shard
                 taught = TeachResult(None, "teacher_error", f"{type(exc).__name__}: {exc}")
-            results[i] = (sample, image, sha, taught, steps)
+            results[i] = (prepared, taught)
             if on_item:
                 on_item()
 
@@ -417,11 +421,9 @@ class ShardProcessor:
                     )
                     out.reasons[res.reason] += 1
                 else:
-                    sample, image, sha, taught, steps = res
+                    prepared, taught = res
                     out.usage.add(taught.usage)
-                    await loop.run_in_executor(
-                        pool, self.finish, sample, image, sha, taught, steps, out
-                    )
+                    await loop.run_in_executor(pool, self.finish, prepared, taught, out)
         finally:
             pool.shutdown(wait=True)
         for judge in self.judges:  # model-based judges (flip) spend requests too
@@ -429,6 +431,17 @@ class ShardProcessor:
             if isinstance(spent, Usage):
                 out.usage.add(spent)
         return out
+
+
+@dataclass
+class Prepared:
+    """A loaded, explored sample waiting for its teacher."""
+
+    sample: SourceSample
+    image: Image.Image  # upright 8-bit RGB: the coordinates every operation refers to
+    steps: list[ChosenStep]
+    sha: str
+    original: tuple[bytes, str] | None  # input bytes + extension, when storable as they are
 
 
 class _Rejected(Exception):

@@ -122,3 +122,9 @@ def test_thirty_hostile_inputs_one_rejection_each_and_the_batch_lands(tmp_path: 
     for _, png in kept:  # every stored image is normalised: upright 8-bit RGB
         stored = Image.open(io.BytesIO(png))
         assert stored.mode == "RGB" and stored.size == (1600, 1200)
+    # Files that already are upright 8-bit RGB are stored byte for byte, not re-encoded;
+    # the others (rotated, palette, CMYK, 16-bit) are stored as their normalised pixels.
+    by_answer = dict(kept)
+    for name, (data, _, code) in good.items():
+        as_is = name.startswith("plain")
+        assert (by_answer[code] == data) is as_is, name

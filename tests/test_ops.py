@@ -160,3 +160,25 @@ def test_malformed_parameters_raise_value_error_and_nothing_else(name, params):
     except ValueError:
         return
     assert max(out.size) <= MAX_OUTPUT_SIDE and out.mode == "RGB"
+
+
+def test_load_image_keeps_the_input_bytes_only_when_they_are_already_normalised():
+    import io
+
+    from atlas_data.ops.image_io import load_image
+
+    def encoded(img: Image.Image, fmt: str, **kw) -> bytes:
+        buf = io.BytesIO()
+        img.save(buf, format=fmt, **kw)
+        return buf.getvalue()
+
+    rgb = gradient()
+    jpeg = encoded(rgb, "JPEG", quality=90)
+    assert load_image(jpeg).original == jpeg  # stored as is: no PNG many times its size
+    assert load_image(encoded(rgb, "PNG")).original is not None
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rotated = encoded(rgb, "JPEG", exif=exif.tobytes())
+    assert load_image(rotated).original is None  # pixels change on load: re-encode
+    assert load_image(encoded(rgb.convert("RGBA"), "PNG")).original is None
+    assert load_image(encoded(rgb.convert("L"), "PNG")).original is None

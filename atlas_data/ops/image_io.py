@@ -35,6 +35,13 @@ class LoadedImage:
     sha256: str
     original_mode: str
     original_format: str | None
+    # The input bytes when they already are the normalised image (upright 8-bit RGB in a
+    # format every loader reads): stored as they are, a JPEG photo is not re-encoded into
+    # a PNG many times its size.
+    original: bytes | None = None
+
+
+STORABLE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -95,14 +102,17 @@ def load_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedIm
         raise ImageRejected("not_an_image", "bytes are not a recognised image format") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected("corrupt_image", f"decoding failed: {exc}") from exc
+    upright = True
     with contextlib.suppress(Exception):  # broken EXIF must not lose the pixels
         if img.getexif().get(EXIF_ORIENTATION, 1) != 1:  # transpose copies even when upright
-            img = ImageOps.exif_transpose(img) or img
+            img, upright = ImageOps.exif_transpose(img) or img, False
+    as_is = upright and frames == 1 and mode == "RGB" and fmt in STORABLE_FORMATS
     return LoadedImage(
         image=to_rgb(img),
         sha256=sha,
         original_mode=mode + (f"/{frames}frames" if frames > 1 else ""),
         original_format=fmt,
+        original=data if as_is else None,
     )
 
 

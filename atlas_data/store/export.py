@@ -227,7 +227,8 @@ def export_llamafactory(
         for ex in examples(run, kind):
             paths = []
             for k, img in enumerate(ex.row["images"]):
-                rel = f"images/{ex.row['id']}-{k}.png"
+                ext = Path(img.get("path") or "x.png").suffix or ".png"  # png, jpg or webp
+                rel = f"images/{ex.row['id']}-{k}{ext}"
                 target = out / rel
                 if not target.exists():
                     target.write_bytes(img["bytes"])
