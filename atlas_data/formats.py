@@ -34,7 +34,9 @@ class Preset(Protocol):
         ...
 
 
-_BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
+BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
+# The tags the think-answer preset writes: not functional tokens, never "unknown" ones.
+PRESET_TAGS = frozenset({"<think>", "</think>", "<answer>", "</answer>"})
 
 
 class AtlasPreset:
@@ -46,7 +48,7 @@ class AtlasPreset:
     def parse(self, text: str) -> Parsed:
         if "<think>" in text or "<answer>" in text:
             raise FormatError("atlas format must not contain <think>/<answer> tags")
-        boxes = list(_BOXED.finditer(text))
+        boxes = list(BOXED.finditer(text))
         if not boxes:
             raise FormatError("no \\boxed{...} final answer")
         if len(boxes) > 1:

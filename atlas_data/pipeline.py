@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -53,6 +54,18 @@ OPERATIONAL_TEACHER_OPTIONS = frozenset(
     {"concurrency", "cache_dir", "timeout", "max_retries", "backoff", "probe"}
 )
 
+SECRET_WORDS = frozenset(
+    {"key", "apikey", "token", "secret", "password", "auth", "authorization", "credential"}
+)
+
+
+def is_secret(option: str) -> bool:
+    """Whether an option name holds a secret (``api_key``, ``auth_token``; not ``max_tokens``).
+
+    The one rule for everything written down: run-id hash, manifest, dataset card.
+    """
+    return any(w in SECRET_WORDS for w in re.split(r"[^a-z0-9]+", option.lower()))
+
 
 @dataclass
 class RunConfig:
@@ -88,10 +101,11 @@ class RunConfig:
         ident = asdict(self)
         for key in ("out", "run_id"):
             ident.pop(key)
+        ident["source_options"] = {k: v for k, v in self.source_options.items() if not is_secret(k)}
         ident["teacher_options"] = {
             k: v
             for k, v in self.teacher_options.items()
-            if "key" not in k.lower() and k not in OPERATIONAL_TEACHER_OPTIONS
+            if not is_secret(k) and k not in OPERATIONAL_TEACHER_OPTIONS
         }
         ident["vocab_hash"] = load_vocabulary(self).hash
         ident.pop("vocab_path")
@@ -469,12 +483,13 @@ def process_shard(
     seen: Iterable[str] = (),
     on_item: Callable[[], None] | None = None,
     teacher: Teacher | None = None,
+    source: Source | None = None,
 ) -> dict[str, Any]:
     """Produce and commit one shard; returns its completion record. Idempotent."""
     run = config.run_dir()
     start, stop = shard_bounds(config, index)
     t0 = time.perf_counter()
-    items = list(source_slice(build_source(config), start, stop))
+    items = list(source_slice(source or build_source(config), start, stop))
     own_teacher = teacher is None
     teacher = teacher or build_teacher(config)
 
@@ -503,8 +518,14 @@ def process_shard(
     return run.write_shard(index, out.parts, record)
 
 
-def finalize(config: RunConfig, wall_seconds: float | None = None) -> dict[str, Any]:
-    """Aggregate completion records into the manifest (written last, atomically)."""
+def finalize(
+    config: RunConfig, wall_seconds: float | None = None, samples_this_run: int = 0
+) -> dict[str, Any]:
+    """Aggregate completion records into the manifest (written last, atomically).
+
+    ``samples_this_run`` (the samples of the shards the caller processed, not resumed) over
+    ``wall_seconds`` is the throughput reported: resumed shards took no time now.
+    """
     run = config.run_dir()
     records = run.records()
     done = {r["shard"] for r in records}
@@ -518,10 +539,6 @@ def finalize(config: RunConfig, wall_seconds: float | None = None) -> dict[str, 
             totals[k].update(r.get(k, {}))
         usage.add(Usage(**r.get("usage", {})))
     samples = sum(r["samples"] for r in records)
-    started = time.time() - (wall_seconds or 0.0)
-    fresh = sum(
-        r["samples"] for r in records if run.done_record(r["shard"]).stat().st_mtime >= started
-    )
     kept = sum(r["kept"] for r in records)
     work_seconds = sum(r["seconds"] for r in records)
     vocab = load_vocabulary(config)
@@ -530,7 +547,10 @@ def finalize(config: RunConfig, wall_seconds: float | None = None) -> dict[str, 
         "atlas_data_version": __version__,
         "complete": not missing,
         "missing_shards": missing,
-        "config": {**asdict(config), "teacher_options": config.identity()["teacher_options"]},
+        "config": {
+            **asdict(config),
+            **{k: config.identity()[k] for k in ("source_options", "teacher_options")},
+        },
         "preset": config.preset,
         "vocabulary": vocab.to_json(),
         "vocab_hash": vocab.hash,
@@ -550,11 +570,9 @@ def finalize(config: RunConfig, wall_seconds: float | None = None) -> dict[str, 
         "timing": {
             "shard_seconds": round(work_seconds, 3),
             "wall_seconds": round(wall_seconds, 3) if wall_seconds is not None else None,
-            # Throughput of this invocation only: shards finished by an earlier, resumed
-            # run took no time now and must not inflate it.
-            "samples_this_run": fresh,
-            "samples_per_second": round(fresh / wall_seconds, 3)
-            if wall_seconds and fresh
+            "samples_this_run": samples_this_run,
+            "samples_per_second": round(samples_this_run / wall_seconds, 3)
+            if wall_seconds and samples_this_run
             else None,
         },
         "files": sorted(str(p.relative_to(run.root)) for p in run.parquet_files()),
@@ -602,17 +620,25 @@ def run(
     run_dir.root.mkdir(parents=True, exist_ok=True)
     run_dir.clean_temporaries()
     t0 = time.perf_counter()
-    seen: set[str] = set()
-    for r in run_dir.records():
-        seen.update(r.get("keys", []))
+    records = run_dir.records()
+    source = build_source(config)  # once: a questions file or dataset is opened once per run
+    processed = 0
     for index in range(config.shard_count()):
+        start, stop = shard_bounds(config, index)
         if run_dir.is_done(index):
             if on_item:
-                for _ in range(shard_bounds(config, index)[1] - shard_bounds(config, index)[0]):
+                for _ in range(stop - start):
                     on_item()
             continue
-        record = process_shard(config, index, seen, on_item)
-        seen.update(record["keys"])
+        # Only earlier shards count as seen, as in the flow: a run resumed here after a
+        # flow run (or the reverse) keeps exactly the same rows.
+        seen = predecessor_keys(records, index)
+        record = process_shard(config, index, seen, on_item, source=source)
+        records.append(record)
+        processed += record["samples"]
         if on_shard:
             on_shard(record)
-    return finalize(config, time.perf_counter() - t0)
+    for index in shards_to_redo(records):  # only after a concurrent (flow) run was cut short
+        record = process_shard(config, index, predecessor_keys(records, index), source=source)
+        records = [r for r in records if r["shard"] != index] + [record]
+    return finalize(config, time.perf_counter() - t0, processed)

@@ -21,12 +21,12 @@ from typing import Any
 import pyarrow.parquet as pq
 import yaml
 
+from atlas_data.pipeline import is_secret
 from atlas_data.query import open_run
 from atlas_data.store.schemas import ROW_SCHEMAS, hf_features
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
 
 CONFIGS = ("sft", "rl")
-SECRET_WORDS = ("key", "token", "secret", "password", "auth", "credential")
 LOCAL_FIELDS = ("out", "vocab_path")  # paths on the machine that made the run
 PAPER = "https://arxiv.org/abs/2605.15198"
 
@@ -47,11 +47,7 @@ def public_config(config: dict[str, Any]) -> dict[str, Any]:
 
     def clean(value: Any) -> Any:
         if isinstance(value, dict):
-            return {
-                k: clean(v)
-                for k, v in value.items()
-                if not any(w in str(k).lower() for w in SECRET_WORDS)
-            }
+            return {k: clean(v) for k, v in value.items() if not is_secret(str(k))}
         if isinstance(value, list):
             return [clean(v) for v in value]
         return value

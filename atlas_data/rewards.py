@@ -38,7 +38,15 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
-from atlas_data.formats import DEFAULT_PRESET, TOKEN_LIKE, FormatError, get_preset, normalize_answer
+from atlas_data.formats import (
+    BOXED,
+    DEFAULT_PRESET,
+    PRESET_TAGS,
+    TOKEN_LIKE,
+    FormatError,
+    get_preset,
+    normalize_answer,
+)
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
 
 
@@ -60,8 +68,6 @@ class RewardWeights:
 
 WEIGHTS = RewardWeights()
 
-_PRESET_TAGS = frozenset({"<think>", "</think>", "<answer>", "</answer>"})
-_BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|\Z)", re.DOTALL)
 
 
@@ -102,7 +108,7 @@ def extract_answer(text: str, preset: str) -> tuple[str | None, bool]:
         return get_preset(preset).parse(text).answer, True
     except FormatError:
         pass
-    boxes = _BOXED.findall(text)
+    boxes = BOXED.findall(text)
     if boxes:
         return boxes[-1].strip(), False
     tags = _ANSWER_TAG.findall(text)
@@ -116,7 +122,7 @@ def _reasoning_end(text: str, preset: str) -> int:
     if preset == "think-answer":
         i = text.find("</think>")
         return i if i >= 0 else len(text)
-    m = list(_BOXED.finditer(text))
+    m = list(BOXED.finditer(text))
     if not m:
         return len(text)
     return text.rfind("\n", 0, m[-1].start()) + 1  # the final-answer sentence starts its line
@@ -143,7 +149,7 @@ def compute_score(
     found = list(vocab.token_pattern.finditer(text))
     stripped = vocab.token_pattern.sub(" ", text)
     unknown = [m.group(0) for m in TOKEN_LIKE.finditer(stripped)]
-    unknown = [u for u in unknown if u not in _PRESET_TAGS]
+    unknown = [u for u in unknown if u not in PRESET_TAGS]
     end = _reasoning_end(text, preset)
 
     own_line = all(

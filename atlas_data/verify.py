@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from atlas_data.formats import TOKEN_LIKE, FormatError, get_preset, normalize_answer
+from atlas_data.formats import PRESET_TAGS, TOKEN_LIKE, FormatError, get_preset, normalize_answer
 from atlas_data.tokens import Vocabulary
 from atlas_data.trajectory import IMAGE_PLACEHOLDER, TOOL_CALL_OPEN, Trajectory
 
@@ -23,7 +23,6 @@ _LEAKS = (
     (re.compile(r"<observation>"), "observation tag"),
     (re.compile(re.escape(IMAGE_PLACEHOLDER)), "image placeholder"),
 )
-PRESET_TAGS = frozenset({"<think>", "</think>", "<answer>", "</answer>"})
 
 
 def dedup_key(image_sha: str, question: str) -> str:

@@ -35,11 +35,12 @@ from atlas_data.pipeline import (
     finalize,
     predecessor_keys,
     process_shard,
+    shard_bounds,
     shards_to_redo,
 )
 
-# Measured (docs/prefect.md): ~0.13 s of work per sample, tens of ms per task: at 64 the
-# orchestration is ~1% of a shard, and 200 samples still spread over 4 tasks.
+# Measured (docs/prefect.md): ~180 ms of work per sample, ~55 ms of orchestration per task:
+# at 64 orchestration is ~0.5 % of a shard, and 200 samples still spread over 4 tasks.
 DEFAULT_SHARD_SIZE = 64
 TaskRunnerName = Literal["thread", "dask"]
 
@@ -215,6 +216,7 @@ def synth(
         "run %s: %d samples in %d shards of %d (%d already done) -> %s",
         config.resolved_run_id(), n, shards, shard_size, done, run_dir.root,
     )  # fmt: skip
+    todo = [i for i in range(shards) if not run_dir.is_done(i)]
     t0 = time.perf_counter()
 
     def submit(runner: TaskRunner[Any], index: int, redo: bool) -> PrefectFuture[Any]:
@@ -233,7 +235,8 @@ def synth(
             logger.info("redoing shards %s: they kept keys an earlier shard also kept", redo)
             for future in [submit(runner, i, True) for i in redo]:
                 future.result()
-    manifest = finalize(config, time.perf_counter() - t0)
+    processed = sum(hi - lo for lo, hi in (shard_bounds(config, i) for i in todo))
+    manifest = finalize(config, time.perf_counter() - t0, processed)
     create_markdown_artifact(
         summary_markdown(manifest),
         key=f"synth-{config.split}-summary",

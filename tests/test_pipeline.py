@@ -185,3 +185,15 @@ def test_cli_run_prints_a_summary_and_tokens_lists_the_paper_tokens(tmp_path):
     assert res.exit_code == 2 and "unknown format preset" in res.output
     assert os.listdir(tmp_path)
     assert Path(tmp_path).exists()
+
+
+def test_secret_options_never_reach_the_run_id_or_manifest_but_max_tokens_does(tmp_path):
+    from atlas_data.pipeline import is_secret
+
+    assert all(map(is_secret, ["api_key", "OPENAI_API_KEY", "auth_token", "hf-token", "apikey"]))
+    assert not any(map(is_secret, ["max_tokens", "model", "keyframe_every", "tokenizer"]))
+    opts = {"model": "m", "max_tokens": 512}
+    a = RunConfig(n=2, teacher_options={**opts, "auth_token": "s3cr3t-1"}, out=str(tmp_path))
+    b = RunConfig(n=2, teacher_options={**opts, "auth_token": "s3cr3t-2"}, out=str(tmp_path))
+    assert a.resolved_run_id() == b.resolved_run_id()
+    assert a.identity()["teacher_options"] == opts

@@ -316,6 +316,8 @@ def normalize_choices(value: Any) -> list[str] | None:
     elif isinstance(value, str):
         sep = "|" if "|" in value else "\n"
         value = [v for v in value.split(sep) if v.strip()]
+    elif not isinstance(value, list | tuple):
+        raise RowError("bad_choices", f"choices must be a list, a mapping or a|b|c, got {value!r}")
     choices = [str(v).strip() for v in value]
     if not choices:
         return None

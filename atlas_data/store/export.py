@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from atlas_data.store.schemas import IMAGE, MESSAGE, SPAN, with_hf_metadata
-from atlas_data.store.writer import MANIFEST, atomic_write_json
+from atlas_data.store.writer import MANIFEST, atomic_write_bytes, atomic_write_json
 from atlas_data.tokens import Vocabulary
 from atlas_data.trajectory import IMAGE_PLACEHOLDER
 
@@ -230,8 +230,8 @@ def export_llamafactory(
                 ext = Path(img.get("path") or "x.png").suffix or ".png"  # png, jpg or webp
                 rel = f"images/{ex.row['id']}-{k}{ext}"
                 target = out / rel
-                if not target.exists():
-                    target.write_bytes(img["bytes"])
+                if not target.exists():  # atomic: a cut-short export leaves no half image
+                    atomic_write_bytes(target, img["bytes"])
                 paths.append(rel)
             record = {
                 "id": ex.row["id"],
