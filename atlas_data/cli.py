@@ -191,10 +191,9 @@ def run(
             run_id=run_id,
         )
         config.identity()  # loads the vocabulary: fail before any work on a bad file
-        if config.source != "synthetic":  # a bad dataset, root or column map fails here
-            from atlas_data.pipeline import build_source
+        from atlas_data.pipeline import build_source
 
-            build_source(config)
+        build_source(config)  # a bad option, dataset, root or column map fails here
     except (ValueError, VocabularyError) as exc:
         _fail(str(exc))
         return

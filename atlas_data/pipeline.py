@@ -42,7 +42,14 @@ from atlas_data.ops.image_io import (
 from atlas_data.sources.base import Source, SourceItem, SourceRejection, SourceSample
 from atlas_data.store.schemas import ROW_SCHEMAS, SCHEMA_VERSION, schema_hash
 from atlas_data.store.writer import RunDir
-from atlas_data.teacher.base import Teacher, TeacherUnavailable, TeachRequest, TeachResult, Usage
+from atlas_data.teacher.base import (
+    ChatError,
+    Teacher,
+    TeacherUnavailable,
+    TeachRequest,
+    TeachResult,
+    Usage,
+)
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
 from atlas_data.trajectory import Step, Trajectory, agentic_messages, user_prompt
 from atlas_data.verify import Candidate, dedup_key, verify
@@ -138,6 +145,9 @@ def build_source(config: RunConfig) -> Source:
     if config.source == "synthetic":
         from atlas_data.sources.synthetic import SyntheticSource
 
+        unknown = sorted(set(config.source_options) - {"families", "size"})
+        if unknown:
+            raise ValueError(f"unknown synthetic source option(s) {unknown}; known: families, size")
         return SyntheticSource(n=config.n, seed=config.seed, **config.source_options)
     if config.source in ("hf", "local"):
         from atlas_data.sources.hf import HFSource
@@ -281,7 +291,10 @@ class ShardProcessor:
             image, sha = loaded.image, loaded.sha256
             if loaded.original is not None and loaded.original_format:
                 original = (loaded.original, STORABLE_FORMATS[loaded.original_format])
-        found = explore(item, image, self.judges, self.vocab, seed=self.config.seed)
+        try:
+            found = explore(item, image, self.judges, self.vocab, seed=self.config.seed)
+        except ChatError as exc:  # a model judge's request failed for good
+            raise _Rejected("explore", exc.reason, exc.detail) from exc
         if found.reason:
             raise _Rejected("explore", found.reason, found.detail)
         return Prepared(item, image, found.steps, sha, original)
@@ -440,6 +453,10 @@ class ShardProcessor:
                     await loop.run_in_executor(pool, self.finish, prepared, taught, out)
         finally:
             pool.shutdown(wait=True)
+            for judge in self.judges:  # model judges hold connections: one pool per shard
+                close = getattr(judge, "close", None)
+                if callable(close):
+                    close()
         for judge in self.judges:  # model-based judges (flip) spend requests too
             spent = getattr(judge, "usage", None)
             if isinstance(spent, Usage):

@@ -82,6 +82,9 @@ def test_thirty_hostile_inputs_one_rejection_each_and_the_batch_lands(tmp_path: 
     add({"image": plain, "question": "", "answer": "K1"}, "empty_question")
     add({"image": plain, "question": "x" * 100_000, "answer": "K1"}, "question_too_long")
     add({"image": plain, "question": f"{QUESTION} (ws)", "answer": " \t\n "}, "empty_answer")
+    add(
+        {"image": plain, "question": f"{QUESTION} (mc)", "answer": "K", "choices": 4}, "bad_choices"
+    )
     for ref, reason in (
         ("../outside.png", "path_outside_root"),
         ("/etc/passwd", "path_outside_root"),

@@ -217,3 +217,34 @@ def test_pixel_judges_only_see_candidates_the_cheap_judges_kept():
     assert [op for op, _ in probe.seen] == helpful
     assert found.steps and found.steps[0].judgement.judge == "annotation+probe"
     assert found.candidates == len(candidates)
+
+
+def test_a_failing_judge_endpoint_is_a_rejection_with_its_reason_not_unhelpful(tmp_path):
+    import duckdb
+
+    from atlas_data.pipeline import run
+
+    with ServerThread() as server:
+        server.state.default_mode = "500"
+        cfg = RunConfig(
+            n=2,
+            source_options={"families": ["small_text"], "size": [800, 600]},
+            teacher_options={
+                "model": "stand-in-vlm",
+                "base_url": server.base_url,
+                "cache_dir": str(tmp_path / "cache"),
+                "max_retries": 1,
+                "backoff": 0.01,
+            },
+            judges=["annotation", "flip"],
+            out=str(tmp_path / "runs"),
+        )
+        manifest = run(cfg)
+    assert manifest["counts"]["kept"] == 0
+    got = duckdb.sql(
+        f"select stage, reason, detail from '{cfg.run_dir().root}/rejects/*.parquet'"
+    ).fetchall()
+    assert [(stage, reason) for stage, reason, _ in got] == [
+        ("explore", "teacher_server_error")
+    ] * 2
+    assert all(server.base_url in detail for _, _, detail in got)

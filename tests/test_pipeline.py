@@ -1,8 +1,6 @@
 """End-to-end runs of the offline slice on the embedded default."""
 
 import json
-import os
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -181,10 +179,14 @@ def test_cli_run_prints_a_summary_and_tokens_lists_the_paper_tokens(tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert "kept" in res.output and "samples/s" in res.output
-    res = runner.invoke(app, ["run", "--n", "5", "--out", str(tmp_path), "--preset", "nope"])
+    bad = tmp_path / "bad"
+    res = runner.invoke(app, ["run", "--n", "5", "--out", str(bad), "--preset", "nope"])
     assert res.exit_code == 2 and "unknown format preset" in res.output
-    assert os.listdir(tmp_path)
-    assert Path(tmp_path).exists()
+    res = runner.invoke(app, ["run", "--n", "5", "--out", str(bad), "--source-opt", "families=x"])
+    assert res.exit_code == 2 and "unknown families" in res.output
+    res = runner.invoke(app, ["run", "--n", "5", "--out", str(bad), "--source-opt", "colour=red"])
+    assert res.exit_code == 2 and "colour" in res.output
+    assert not bad.exists()  # a bad config fails before any work or any folder
 
 
 def test_secret_options_never_reach_the_run_id_or_manifest_but_max_tokens_does(tmp_path):

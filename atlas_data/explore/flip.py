@@ -19,7 +19,7 @@ from atlas_data.explore.base import Judgement
 from atlas_data.ops import Operation
 from atlas_data.sources.base import SourceSample
 from atlas_data.teacher.base import Usage
-from atlas_data.teacher.client import ChatError, Endpoint, EndpointConfig, Prompt
+from atlas_data.teacher.client import Endpoint, EndpointConfig, Prompt
 
 JUDGE_SYSTEM = (
     "Answer the question about the image. Reply with the answer only: a word, a number, "
@@ -122,18 +122,17 @@ class AnswerFlipJudge:
     ) -> Judgement | None:
         if result is None:
             result = op.apply(image)
-        try:
+        # A failed request raises ChatError: the sample becomes a rejection with the real
+        # reason (timeout, rate limit...), not a candidate wrongly judged unhelpful.
+        with self._lock:
+            before = self._originals.get(sample.id)
+        if before is None:
+            before = self.ask(sample, image)
             with self._lock:
-                before = self._originals.get(sample.id)
-            if before is None:
-                before = self.ask(sample, image)
-                with self._lock:
-                    if len(self._originals) > 1024:
-                        self._originals.clear()
-                    self._originals[sample.id] = before
-            after = self.ask(sample, result)
-        except ChatError as exc:
-            return Judgement(False, 0.0, self.name, {"error": exc.reason, "detail": exc.detail})
+                if len(self._originals) > 1024:
+                    self._originals.clear()
+                self._originals[sample.id] = before
+        after = self.ask(sample, result)
         right_before, right_after = (
             is_correct(before, sample.answer),
             is_correct(after, sample.answer),

@@ -58,6 +58,14 @@ class Usage:
         return dict(self.__dict__)
 
 
+class ChatError(Exception):
+    """A model request that failed for good: ``reason`` becomes a rejection code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
+
+
 class TeacherUnavailable(RuntimeError):
     """The endpoint is unreachable or lacks the model: the run stops, no sample is taught."""
 

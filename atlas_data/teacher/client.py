@@ -25,7 +25,7 @@ import openai
 from openai.types.chat import ChatCompletion
 from PIL import Image
 
-from atlas_data.teacher.base import TeacherUnavailable, Usage
+from atlas_data.teacher.base import ChatError, TeacherUnavailable, Usage
 from atlas_data.teacher.cache import DEFAULT_CACHE_DIR, ResponseCache, cache_key
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -115,14 +115,6 @@ class Completion:
     finish_reason: str
     refusal: str = ""
     cached: bool = False
-
-
-class ChatError(Exception):
-    """A request that failed for good: ``reason`` becomes a rejection code."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason, self.detail = reason, detail
 
 
 def retry_after_seconds(exc: BaseException) -> float | None:

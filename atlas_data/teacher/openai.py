@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from atlas_data.teacher.base import (
+    ChatError,
     Reasoning,
     StepText,
     TeachRequest,
@@ -25,7 +26,6 @@ from atlas_data.teacher.base import (
 )
 from atlas_data.teacher.client import (
     DEFAULT_IMAGE_MAX_SIDE,
-    ChatError,
     Completion,
     Endpoint,
     EndpointConfig,
