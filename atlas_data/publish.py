@@ -96,8 +96,15 @@ def dataset_card(
         if manifest.get("vocabulary")
         else DEFAULT_VOCABULARY
     )
-    total = sum(c["rows"] for c in configs.values())
-    size = "n<1K" if total < 1000 else "1K<n<10K" if total < 10_000 else "10K<n<100K"
+    rows = max((c["rows"] for c in configs.values()), default=0)  # sft and rl share samples
+    size = next(
+        label
+        for label, below in (
+            ("n<1K", 1e3), ("1K<n<10K", 1e4), ("10K<n<100K", 1e5), ("100K<n<1M", 1e6),
+            ("1M<n<10M", 1e7), ("n>10M", float("inf")),
+        )
+        if rows < below
+    )  # fmt: skip
     front = {
         "license": license,
         "language": ["en"],

@@ -10,6 +10,7 @@ import sys
 
 BENCHMARKS = (
     ["explore_vs_io"],
+    ["png_encode"],
     ["teacher_throughput", "--concurrency", "8"],
     ["teacher_throughput", "--concurrency", "32"],
     ["teacher_throughput", "--concurrency", "128"],
@@ -29,9 +30,8 @@ def main() -> None:
         done = subprocess.run(cmd, capture_output=True, text=True)
         print(done.stdout, done.stderr[-2000:] if done.returncode else "", sep="", flush=True)
         ratios = [line for line in done.stdout.splitlines() if line.startswith("RATIO")]
-        summary.append(
-            f"{name} {' '.join(args)}: {ratios[-1] if ratios else 'exit ' + str(done.returncode)}"
-        )
+        last = (done.stdout.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        summary.append(f"{name} {' '.join(args)}: {ratios[-1] if ratios else last}")
     print("\n== summary")
     print("\n".join(summary))
 
