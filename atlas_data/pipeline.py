@@ -114,6 +114,9 @@ class RunConfig:
             for k, v in self.teacher_options.items()
             if not is_secret(k) and k not in OPERATIONAL_TEACHER_OPTIONS
         }
+        # What the teacher says it is (model, endpoint, prompt version...; never a key): a
+        # new prompt version is a new run, not a resumed one with mixed prompts.
+        ident["teacher_identity"] = build_teacher(self).describe()
         ident["vocab_hash"] = load_vocabulary(self).hash
         ident.pop("vocab_path")
         return ident
@@ -569,6 +572,7 @@ def finalize(
             **{k: config.identity()[k] for k in ("source_options", "teacher_options")},
         },
         "preset": config.preset,
+        "teacher": config.identity()["teacher_identity"],
         "vocabulary": vocab.to_json(),
         "vocab_hash": vocab.hash,
         "schema_version": SCHEMA_VERSION,

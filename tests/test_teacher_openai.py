@@ -276,3 +276,16 @@ def test_a_flaky_teacher_at_30_percent_faults_loses_nothing(server, tmp_path):
     # every sample was asked once plus once per retry, and the manifest counted each retry
     attempts = len(server.state.chat_records())
     assert manifest["teacher_usage"]["retries"] == attempts - n > 0
+
+
+def test_the_teachers_own_identity_is_in_the_run_id_and_manifest(server, tmp_path, monkeypatch):
+    import atlas_data.teacher.openai as teacher_module
+
+    cfg = config(server, tmp_path, n=1)
+    manifest = run(cfg)
+    assert manifest["run_id"] == cfg.resolved_run_id()
+    assert manifest["teacher"]["model"] == MODEL
+    assert manifest["teacher"]["prompt_version"] == teacher_module.PROMPT_VERSION
+    assert KEY not in json.dumps(manifest)
+    monkeypatch.setattr(teacher_module, "PROMPT_VERSION", teacher_module.PROMPT_VERSION + 1)
+    assert config(server, tmp_path, n=1).resolved_run_id() != manifest["run_id"]
