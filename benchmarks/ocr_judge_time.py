@@ -12,8 +12,9 @@ import argparse
 import statistics
 import time
 
-from atlas_data.explore.ocr import OcrEngine, OCRJudge, downscale
+from atlas_data.explore.ocr import BILINEAR, OcrEngine, OCRJudge
 from atlas_data.ops import Operation
+from atlas_data.ops.image_io import downscale_to
 from atlas_data.sources.synthetic import SyntheticSource
 
 
@@ -25,13 +26,13 @@ def main() -> None:
     engine = OcrEngine()
     src = SyntheticSource(n=args.samples, seed=0, families=["small_text"])
     t = time.perf_counter()
-    engine.read(downscale(src.sample(0).image, 256))  # loads the models
+    engine.read(downscale_to(src.sample(0).image, 256, BILINEAR))  # loads the models
     load = time.perf_counter() - t
     budget, full, judged, helpful = [], [], [], 0
     for i in range(args.samples):
         s = src.sample(i)
         t = time.perf_counter()
-        engine.read(downscale(s.image, args.max_side))
+        engine.read(downscale_to(s.image, args.max_side, BILINEAR))
         budget.append(time.perf_counter() - t)
         t = time.perf_counter()
         engine.read(s.image)

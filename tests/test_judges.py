@@ -151,9 +151,8 @@ def test_ocr_models_ship_in_the_wheel_and_load_with_no_network(tmp_path):
     assert "HELLO" in out.stdout
 
 
-@pytest.mark.slow
 def test_a_run_judged_by_annotation_ocr_and_flip_keeps_rows_with_agreement(tmp_path):
-    """End to end, all three judges on small-text scenes (~1 min on 2 cores: OCR per candidate)."""
+    """End to end, all three judges on small-text scenes (OCR only on surviving candidates)."""
     import duckdb
 
     from atlas_data.pipeline import run

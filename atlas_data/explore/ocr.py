@@ -27,10 +27,12 @@ from PIL import Image
 
 from atlas_data.explore.base import Judgement
 from atlas_data.ops import Operation
+from atlas_data.ops.image_io import downscale_to
 from atlas_data.sources.base import SourceSample
 
 MIN_LINE_PX = 20.0  # detected line height at the budget; ~9 px glyphs, what a VLM reads
 MARGIN = 0.15
+BILINEAR = Image.Resampling.BILINEAR  # fast; the OCR thresholds were measured with it
 READING_OPS = frozenset({"zoom"})
 TEXT_TASKS = frozenset({"small_text", "ocr", "text", "textvqa", "docvqa"})
 _READING_WORDS = re.compile(
@@ -46,15 +48,6 @@ class Line:
     score: float
     height: float  # detected box height in pixels of the image that was read
     box: tuple[float, float, float, float]
-
-
-def downscale(img: Image.Image, max_side: int) -> Image.Image:
-    """The image as a model with a ``max_side`` budget sees it (never upscaled)."""
-    scale = min(1.0, max_side / max(img.size))
-    if scale >= 1.0:
-        return img
-    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-    return img.resize(size, Image.Resampling.BILINEAR)
 
 
 def model_paths() -> dict[str, Path]:
@@ -183,7 +176,7 @@ class OCRJudge:
         with self._lock:
             hit = self._originals.get(key)
         if hit is None:
-            lines = self.engine.read(downscale(image, self.max_side))
+            lines = self.engine.read(downscale_to(image, self.max_side, BILINEAR))
             hit = answer_reading(lines, sample.answer, self.min_line_px)
             with self._lock:
                 if len(self._originals) > 256:
@@ -199,7 +192,7 @@ class OCRJudge:
         if result is None:
             result = op.apply(image)
         before = self._original(sample, image)
-        seen = downscale(result, self.max_side)
+        seen = downscale_to(result, self.max_side, BILINEAR)
         after = answer_reading(self.engine.read(seen), sample.answer, self.min_line_px)
         ev: dict[str, Any] = {
             "max_side": self.max_side,

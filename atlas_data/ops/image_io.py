@@ -128,10 +128,15 @@ def encode_png(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def downscale_to(img: Image.Image, max_side: int) -> Image.Image:
-    """Fit the longest side to ``max_side`` (the trainee's pixel budget); never upscale."""
+def downscale_to(
+    img: Image.Image, max_side: int, resample: Image.Resampling = Image.Resampling.LANCZOS
+) -> Image.Image:
+    """Fit the longest side to ``max_side`` (the trainee's pixel budget); never upscale.
+
+    The one resize for every "as the model sees it" view: judges, teacher images, report.
+    """
     w, h = img.size
     if max(w, h) <= max_side:
         return img
     s = max_side / max(w, h)
-    return img.resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.LANCZOS)
+    return img.resize((max(1, round(w * s)), max(1, round(h * s))), resample)

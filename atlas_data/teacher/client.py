@@ -25,6 +25,7 @@ import openai
 from openai.types.chat import ChatCompletion
 from PIL import Image
 
+from atlas_data.ops.image_io import downscale_to
 from atlas_data.teacher.base import ChatError, TeacherUnavailable, Usage
 from atlas_data.teacher.cache import DEFAULT_CACHE_DIR, ResponseCache, cache_key
 
@@ -57,11 +58,7 @@ def is_flat(img: Image.Image) -> bool:
 
 def encode_data_url(img: Image.Image, max_side: int) -> str:
     """Downscale to ``max_side`` and encode as a base64 data URL (JPEG photo / PNG flat)."""
-    img = img.convert("RGB")
-    scale = min(1.0, max_side / max(img.size))
-    if scale < 1.0:
-        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-        img = img.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+    img = downscale_to(img.convert("RGB"), max_side, Image.Resampling.BICUBIC)
     buf = io.BytesIO()
     if is_flat(img):
         img.save(buf, format="PNG", optimize=False)
