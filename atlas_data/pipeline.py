@@ -157,7 +157,7 @@ def build_source(config: RunConfig) -> Source:
         from atlas_data.sources.local import LocalSource
 
         cls = HFSource if config.source == "hf" else LocalSource
-        return cls.from_options(config.source_options, max_pixels=config.max_pixels)
+        return cls.from_options(config.source_options)  # pixels are checked at load
     raise ValueError(f"unknown source {config.source!r}; available: synthetic, hf, local")
 
 

@@ -156,12 +156,10 @@ def _decode(struct: dict[str, Any] | None) -> Image.Image | None:
     return Image.open(io.BytesIO(struct["bytes"])).convert("RGB")
 
 
-def draw_operation(image: Image.Image, name: str, params: dict[str, Any]) -> Image.Image:
-    """The source image with the operation drawn on it: a zoom shows its box outline."""
-    if name == "zoom":
-        width = max(3, round(min(image.size) / 150))
-        return draw.box(image, params["box"], color="#ff00ff", width=min(32, width))
-    return Operation(name, params).apply(image)
+def zoom_box_on(image: Image.Image, params: dict[str, Any]) -> Image.Image:
+    """The source image with a zoom's box outlined: where the magnified crop came from."""
+    width = max(3, round(min(image.size) / 150))
+    return draw.box(image, params["box"], color="#ff00ff", width=min(32, width))
 
 
 def highlight(text: str, spans: Sequence[dict[str, Any]], vocab: Vocabulary) -> str:
@@ -247,7 +245,7 @@ def _gallery_item(row: dict[str, Any], vocab: Vocabulary, max_side: int, index: 
             notes.append(f"operation {k + 1} ({name}): no drawing for this operation")
             continue
         try:
-            drawn = draw_operation(source, name, params) if name == "zoom" else source
+            drawn = zoom_box_on(source, params) if name == "zoom" else source
             result = _decode(observations[k]) if k < len(observations) else None
             recomputed = result is None
             if result is None:

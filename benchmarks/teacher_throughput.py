@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,14 +24,9 @@ from atlas_data.sources.synthetic import SyntheticSource
 from atlas_data.teacher.base import TeachRequest
 from atlas_data.teacher.openai import OpenAITeacher
 from benchmarks.common import header, ratio_line
+from flows.local_run import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def proc_cpu(pid: int) -> float:

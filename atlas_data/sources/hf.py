@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from atlas_data.ops.image_io import DEFAULT_MAX_PIXELS
 from atlas_data.sources.base import SourceItem
 from atlas_data.sources.local import read_inside
 from atlas_data.sources.records import (
@@ -108,7 +107,6 @@ class HFSource:
         label: str | None = None,
         data_dir: str | None = None,
         policy: ImagePolicy | None = None,
-        max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
         import datasets
 
@@ -133,7 +131,6 @@ class HFSource:
         self.root = Path(base).resolve() if base else None
         self.label = label or (local.stem if local.exists() else dataset)
         self.layout, self.bbox_format, self.bbox_op = layout, bbox_format, bbox_op
-        self.max_pixels = max_pixels
         self.adapter = RecordAdapter(
             columns=self.columns,
             source=f"hf/{self.label}",
@@ -147,9 +144,7 @@ class HFSource:
             self.sample = self._sample
 
     @classmethod
-    def from_options(
-        cls, options: dict[str, Any], max_pixels: int = DEFAULT_MAX_PIXELS
-    ) -> HFSource:
+    def from_options(cls, options: dict[str, Any]) -> HFSource:
         opts = dict(options)
         policy = ImagePolicy.from_options(opts)
         unknown = sorted(set(opts) - set(OPTIONS))
@@ -168,7 +163,6 @@ class HFSource:
             label=str(opts["name"]) if opts.get("name") else None,
             data_dir=str(opts["data_dir"]) if opts.get("data_dir") else None,
             policy=policy,
-            max_pixels=max_pixels,
         )
 
     def __len__(self) -> int:

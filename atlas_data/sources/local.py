@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from atlas_data.ops.image_io import DEFAULT_MAX_PIXELS
 from atlas_data.sources.base import SourceItem, SourceRejection, content_id
 from atlas_data.sources.records import (
     DEFAULT_MAX_FILE_BYTES,
@@ -103,7 +102,6 @@ class LocalSource:
         task: str | None = None,
         label: str | None = None,
         policy: ImagePolicy | None = None,
-        max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
         if not root or not questions:
             raise ValueError("--source local needs --root IMAGE_FOLDER and --questions FILE")
@@ -125,7 +123,6 @@ class LocalSource:
             names += [k for k in r if k not in names and k != _BAD_RECORD]
         self.columns = resolve_columns(names, columns or {}, layout)
         self.layout, self.bbox_format, self.bbox_op = layout, bbox_format, bbox_op
-        self.max_pixels = max_pixels
         self.adapter = RecordAdapter(
             columns=self.columns,
             source=f"local/{label or self.root.name}",
@@ -137,9 +134,7 @@ class LocalSource:
         )
 
     @classmethod
-    def from_options(
-        cls, options: dict[str, Any], max_pixels: int = DEFAULT_MAX_PIXELS
-    ) -> LocalSource:
+    def from_options(cls, options: dict[str, Any]) -> LocalSource:
         opts = dict(options)
         policy = ImagePolicy.from_options(opts)
         unknown = sorted(set(opts) - set(OPTIONS))
@@ -155,7 +150,6 @@ class LocalSource:
             task=str(opts["task"]) if opts.get("task") else None,
             label=str(opts["name"]) if opts.get("name") else None,
             policy=policy,
-            max_pixels=max_pixels,
         )
 
     def __len__(self) -> int:
