@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from atlas_data.formats import PRESETS
+from atlas_data.config import SHORTCUTS, RunConfig, options
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary, VocabularyError
 
 app = typer.Typer(
@@ -29,30 +30,14 @@ def _fail(message: str) -> None:
 
 
 def summary_table(manifest: dict[str, Any]) -> Table:
-    """The end-of-run summary: kept, rejected by reason, tokens used, throughput."""
-    c = manifest["counts"]
+    """The end-of-run summary (:func:`atlas_data.summary.summary_rows`) as a table."""
+    from atlas_data.summary import summary_rows
+
     t = Table(title=f"run {manifest['run_id']}", show_header=True, header_style="bold")
     t.add_column("what")
     t.add_column("value", justify="right")
-    t.add_row("samples", str(c["samples"]))
-    t.add_row("kept", f"{c['kept']} ({c['kept_fraction']:.1%})")
-    t.add_row("rejected", str(c["rejected"]))
-    for reason, n in c["rejected_by_reason"].items():
-        t.add_row(f"  rejected: {reason}", str(n))
-    for token, n in c["tokens"].items():
-        t.add_row(f"  token {token}", str(n))
-    for task, n in c["tasks"].items():
-        t.add_row(f"  task {task}", str(n))
-    usage = manifest.get("teacher_usage", {})
-    if usage.get("requests") or usage.get("cache_hits"):
-        t.add_row("teacher requests / cache hits", f"{usage['requests']} / {usage['cache_hits']}")
-        t.add_row(
-            "teacher tokens (prompt / completion)",
-            f"{usage['prompt_tokens']} / {usage['completion_tokens']}",
-        )
-    sps = manifest["timing"].get("samples_per_second")
-    t.add_row("samples/s", f"{sps:.2f}" if sps else "- (every shard was already done)")
-    t.add_row("output", str(Path(manifest["config"]["out"]) / manifest["run_id"]))
+    for what, value in summary_rows(manifest):
+        t.add_row(what, value)
     return t
 
 
@@ -69,137 +54,45 @@ def _parse_kv(pairs: list[str] | None, what: str) -> dict[str, Any]:
     return out
 
 
-@app.command()
-def run(
-    split: Annotated[str, typer.Option(help="Which split to write: sft, rl or both.")] = "sft",
-    n: Annotated[int, typer.Option(help="Number of source samples to process.")] = 200,
-    seed: Annotated[int, typer.Option(help="Seed for the synthetic source and proposals.")] = 0,
-    out: Annotated[Path, typer.Option(help="Folder that holds run folders.")] = Path("data/runs"),
-    source: Annotated[str, typer.Option(help="Source adapter.")] = "synthetic",
-    source_opt: Annotated[
-        list[str] | None,
-        typer.Option("--source-opt", help="Source option key=value (repeatable)."),
-    ] = None,
-    dataset: Annotated[
-        str | None, typer.Option(help="--source hf: hub name, save_to_disk folder or Parquet.")
-    ] = None,
-    hf_split: Annotated[str | None, typer.Option(help="--source hf: dataset split.")] = None,
-    hf_config: Annotated[str | None, typer.Option(help="--source hf: dataset config.")] = None,
-    map: Annotated[
-        str | None, typer.Option(help="Column map, e.g. image=img,question=query,bbox=box.")
-    ] = None,
-    root: Annotated[Path | None, typer.Option(help="--source local: the image folder.")] = None,
-    questions: Annotated[
-        Path | None, typer.Option(help="--source local: JSONL/CSV/Parquet of questions.")
-    ] = None,
-    max_pixels: Annotated[
-        int | None, typer.Option(help="Refuse images with more pixels (default 64M).")
-    ] = None,
-    export: Annotated[
-        list[str] | None,
-        typer.Option("--export", help="Also export: trl, llamafactory, verl (repeatable)."),
-    ] = None,
-    teacher: Annotated[
-        str, typer.Option(help="Teacher: template (offline) or openai (any compatible endpoint).")
-    ] = "template",
-    model: Annotated[
-        str | None, typer.Option(help="Teacher model name (--teacher openai).")
-    ] = None,
-    base_url: Annotated[
-        str | None,
-        typer.Option(help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1."),
-    ] = None,
-    judge_model: Annotated[
-        str | None, typer.Option(help="Model for the flip judge (default: --model).")
-    ] = None,
-    teacher_concurrency: Annotated[
-        int | None, typer.Option(help="Concurrent teacher requests (default 16).")
-    ] = None,
-    cache_dir: Annotated[
-        Path | None, typer.Option(help="Response cache folder (default data/cache/teacher).")
-    ] = None,
-    teacher_opt: Annotated[
-        list[str] | None,
-        typer.Option("--teacher-opt", help="Teacher option key=value (repeatable)."),
-    ] = None,
-    judge: Annotated[
-        list[str] | None,
-        typer.Option("--judge", help="Judge: annotation, ocr, flip (repeatable; all must agree)."),
-    ] = None,
-    preset: Annotated[
-        str, typer.Option(help=f"Output format preset: {', '.join(PRESETS)}.")
-    ] = "atlas",
-    vocab: Annotated[
-        Path | None, typer.Option(help="A vocabulary JSON file (default: the paper's 5 tokens).")
-    ] = None,
-    judge_max_side: Annotated[
-        int, typer.Option(help="Longest side at which judges view images (trainee budget).")
-    ] = 1024,
-    shard_size: Annotated[int, typer.Option(help="Samples per Parquet shard.")] = 64,
-    run_id: Annotated[
-        str | None, typer.Option(help="Run folder name (default: a hash of the config).")
-    ] = None,
-) -> None:
+def _cli_type(annotation: Any) -> Any:
+    """The type typer parses an option as: dicts arrive as repeatable key=value strings."""
+    if annotation in (dict[str, Any], list[str]):
+        return list[str] | None
+    return annotation
+
+
+def config_from_cli(values: dict[str, Any]) -> RunConfig:
+    """A :class:`RunConfig` from the generated options' values (shortcuts folded in)."""
+    params: dict[str, Any] = {}
+    for o in options():
+        value = values.pop(o.name)
+        if o.annotation == dict[str, Any]:
+            value = _parse_kv(value, f"--{o.flag}")
+        elif o.annotation == list[str]:
+            value = list(value) if value else o.default
+        params[o.name] = value
+    for sc in SHORTCUTS:
+        value = values.pop(sc.flag.replace("-", "_"))
+        if value is not None:
+            params[sc.into].setdefault(sc.key, str(value) if isinstance(value, Path) else value)
+    return RunConfig.from_params(params)
+
+
+def _run(**values: Any) -> None:
     """Run the pipeline (resumes automatically when the same config ran before)."""
-    from atlas_data.pipeline import RunConfig
-    from atlas_data.pipeline import run as run_pipeline
-    from atlas_data.teacher.base import TeacherUnavailable
+    from atlas_data.driver import RunPlan, drive, in_order
+    from atlas_data.llm import TeacherUnavailable
 
+    exports = values.pop("export") or []
     try:
-        config = RunConfig(
-            split=split,
-            n=n,
-            seed=seed,
-            out=str(out),
-            source=source,
-            source_options={
-                **{
-                    k: v
-                    for k, v in {
-                        "dataset": dataset,
-                        "split": hf_split,
-                        "config": hf_config,
-                        "map": map,
-                        "root": str(root) if root else None,
-                        "questions": str(questions) if questions else None,
-                    }.items()
-                    if v is not None
-                },
-                **_parse_kv(source_opt, "--source-opt"),
-            },
-            **({"max_pixels": max_pixels} if max_pixels else {}),
-            teacher=teacher,
-            teacher_options={
-                **{
-                    k: v
-                    for k, v in {
-                        "model": model,
-                        "base_url": base_url,
-                        "judge_model": judge_model,
-                        "concurrency": teacher_concurrency,
-                        "cache_dir": str(cache_dir) if cache_dir else None,
-                    }.items()
-                    if v is not None
-                },
-                **_parse_kv(teacher_opt, "--teacher-opt"),
-            },
-            judges=judge or ["annotation"],
-            preset=preset,
-            vocab_path=str(vocab) if vocab else None,
-            judge_max_side=judge_max_side,
-            shard_size=shard_size,
-            run_id=run_id,
-        )
-        config.identity()  # loads the vocabulary: fail before any work on a bad file
-        from atlas_data.pipeline import build_source
-
-        build_source(config)  # a bad option, dataset, root or column map fails here
+        plan = RunPlan.resolve(config_from_cli(values))  # a bad option or file fails here
     except (ValueError, VocabularyError) as exc:
         _fail(str(exc))
         return
-    done_before = sum(r["samples"] for r in config.run_dir().records())
+    done_before = sum(r["samples"] for r in plan.run_dir.records())
     if done_before:
-        console.print(f"resuming {config.run_dir().root}: {done_before} samples already done")
+        console.print(f"resuming {plan.run_dir.root}: {done_before} samples already done")
+    console.print(f"source: {plan.taken()}")
     with Progress(
         TextColumn("[bold]synthesizing"),
         BarColumn(),
@@ -208,9 +101,9 @@ def run(
         console=console,
         transient=False,
     ) as progress:
-        task = progress.add_task("samples", total=config.n)
+        task = progress.add_task("samples", total=plan.total, completed=done_before)
         try:
-            manifest = run_pipeline(config, on_item=lambda: progress.advance(task))
+            manifest = drive(plan, in_order(plan, lambda: progress.advance(task)))
         except TeacherUnavailable as exc:
             progress.stop()
             _fail(str(exc))
@@ -218,8 +111,40 @@ def run(
     console.print(summary_table(manifest))
     if not manifest["counts"]["kept"]:
         _fail("no sample was kept; see the rejection reasons above")
-    for fmt in export or []:
-        _export(config.run_dir().root, fmt, config.run_dir().root / "exports" / fmt)
+    for fmt in exports:
+        _export(plan.run_dir.root, fmt, plan.run_dir.root / "exports" / fmt)
+
+
+def _run_signature() -> tuple[inspect.Signature, dict[str, Any]]:
+    """``run``'s options: one per RunConfig option, the shortcuts, then ``--export``."""
+    params, hints = [], {}
+
+    def add(name: str, kind: Any, default: Any, opt: Any) -> None:
+        annotated = Annotated[kind, opt]
+        params.append(
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotated
+            )
+        )
+        hints[name] = annotated
+
+    for o in options():
+        kind = _cli_type(o.annotation)
+        default = None if kind == list[str] | None else o.default
+        add(o.name, kind, default, typer.Option(f"--{o.flag}", help=o.help))
+    for sc in SHORTCUTS:
+        add(sc.flag.replace("-", "_"), str | None, None, typer.Option(f"--{sc.flag}", help=sc.help))
+    add(
+        "export",
+        list[str] | None,
+        None,
+        typer.Option("--export", help="Also export: trl, llamafactory, verl (repeatable)."),
+    )
+    return inspect.Signature(params), hints
+
+
+_run.__signature__, _run.__annotations__ = _run_signature()  # type: ignore[attr-defined]
+app.command(name="run")(_run)
 
 
 @app.command()

@@ -21,10 +21,10 @@ from typing import Any
 import pyarrow.parquet as pq
 import yaml
 
-from atlas_data.pipeline import is_secret
+from atlas_data.config import is_secret
 from atlas_data.query import open_run
 from atlas_data.store.schemas import ROW_SCHEMAS, hf_features
-from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
+from atlas_data.tokens import Vocabulary
 
 CONFIGS = ("sft", "rl")
 LOCAL_FIELDS = ("out", "vocab_path")  # paths on the machine that made the run
@@ -91,11 +91,7 @@ def dataset_card(
     license: str,
 ) -> str:
     """The README.md of the dataset repo: YAML front matter, then a human description."""
-    vocab = (
-        Vocabulary.from_json(manifest["vocabulary"])
-        if manifest.get("vocabulary")
-        else DEFAULT_VOCABULARY
-    )
+    vocab = Vocabulary.of_manifest(manifest)
     rows = max((c["rows"] for c in configs.values()), default=0)  # sft and rl share samples
     size = next(
         label
@@ -272,7 +268,7 @@ def build_folder(
                 "SELECT stage, reason, count(*) n FROM rejects GROUP BY ALL ORDER BY n DESC, reason"
             )[1]
         ]
-        vocab_doc = manifest.get("vocabulary") or DEFAULT_VOCABULARY.to_json()
+        vocab_doc = Vocabulary.of_manifest(manifest).to_json()
         (folder / "functional_tokens.json").write_text(
             json.dumps(vocab_doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )

@@ -19,10 +19,11 @@ from typing import Any
 
 from PIL import Image
 
-from atlas_data.ops import REGISTRY, Operation, draw
+from atlas_data.ops import Operation, specs
+from atlas_data.ops.box import apply as draw_box
 from atlas_data.ops.image_io import downscale_to
 from atlas_data.query import OpenRun, open_run
-from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
+from atlas_data.tokens import Vocabulary
 
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1"]
 KEPT_COLOR, REJECT_COLOR = "#59a14f", "#e15759"
@@ -156,10 +157,12 @@ def _decode(struct: dict[str, Any] | None) -> Image.Image | None:
     return Image.open(io.BytesIO(struct["bytes"])).convert("RGB")
 
 
-def zoom_box_on(image: Image.Image, params: dict[str, Any]) -> Image.Image:
-    """The source image with a zoom's box outlined: where the magnified crop came from."""
+def region_on(image: Image.Image, params: dict[str, Any]) -> Image.Image:
+    """The source image with an operation's box outlined (where a crop came from)."""
+    if "box" not in params:
+        return image
     width = max(3, round(min(image.size) / 150))
-    return draw.box(image, params["box"], color="#ff00ff", width=min(32, width))
+    return draw_box(image, params["box"], color="#ff00ff", width=min(32, width))
 
 
 def highlight(text: str, spans: Sequence[dict[str, Any]], vocab: Vocabulary) -> str:
@@ -241,11 +244,14 @@ def _gallery_item(row: dict[str, Any], vocab: Vocabulary, max_side: int, index: 
         if source is None:
             notes.append(f"operation {k + 1}: no source image stored")
             continue
-        if name not in REGISTRY:
+        spec = specs().get(name)
+        if spec is None:
             notes.append(f"operation {k + 1} ({name}): no drawing for this operation")
             continue
         try:
-            drawn = zoom_box_on(source, params) if name == "zoom" else source
+            # A manipulation's result is a new image; a drawing's is the source drawn on.
+            manipulation = spec.category == "manipulation"
+            drawn = region_on(source, params) if manipulation else source
             result = _decode(observations[k]) if k < len(observations) else None
             recomputed = result is None
             if result is None:
@@ -254,8 +260,8 @@ def _gallery_item(row: dict[str, Any], vocab: Vocabulary, max_side: int, index: 
             notes.append(f"operation {k + 1} ({name}): cannot draw: {exc}")
             continue
         how = "recomputed from params" if recomputed else "stored observation"
-        if name == "zoom":  # a drawing op's result already is the source with it drawn
-            pics.append((data_url(drawn, max_side), f"{label}: box on the source"))
+        if manipulation:
+            pics.append((data_url(drawn, max_side), f"{label}: region on the source"))
             pics.append((data_url(result, max_side), f"{label} result ({how})"))
         else:
             pics.append((data_url(result, max_side), f"{label} drawn on the source ({how})"))
@@ -285,11 +291,7 @@ def build_report(run: str | Path | OpenRun, n_examples: int = 12, max_side: int 
     """The whole report as one HTML string."""
     opened = run if isinstance(run, OpenRun) else open_run(run)
     manifest = opened.manifest or {}
-    vocab = (
-        Vocabulary.from_json(manifest["vocabulary"])
-        if manifest.get("vocabulary")
-        else DEFAULT_VOCABULARY
-    )
+    vocab = Vocabulary.of_manifest(manifest)
     run_id = manifest.get("run_id") or Path(opened.root).name
     kept = _column(opened, "SELECT count(*) FROM kept")[0]
     rejected = _column(opened, "SELECT count(*) FROM rejects")[0]

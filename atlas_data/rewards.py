@@ -47,7 +47,7 @@ from atlas_data.formats import (
     get_preset,
     normalize_answer,
 )
-from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
+from atlas_data.tokens import Vocabulary, default_vocabulary
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def vocabulary_of(extra_info: dict[str, Any] | None) -> Vocabulary:
     """The run's vocabulary from ``extra_info["vocab"]`` (JSON or dict), else the default."""
     vocab = (extra_info or {}).get("vocab")
     if not vocab:
-        return DEFAULT_VOCABULARY
+        return default_vocabulary()
     blob = vocab if isinstance(vocab, str) else json.dumps(vocab, sort_keys=True)
     return _vocab_from_json(blob)
 

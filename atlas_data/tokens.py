@@ -2,8 +2,9 @@
 
 Every renderer, verifier, reward and exporter asks a :class:`Vocabulary` for spellings;
 no other module writes a token literal. The default is the ATLAS paper's five bare
-tokens, in the paper's order. A user vocabulary (other spellings, more operations) is a
-JSON file of the same shape as ``schemas/functional_tokens.json``.
+tokens, in the paper's order, each standing for the operations of its category (every
+operation spec in ``atlas_data/ops`` names its category). A user vocabulary (other
+spellings, more operations) is a JSON file shaped like ``schemas/functional_tokens.json``.
 """
 
 from __future__ import annotations
@@ -12,34 +13,18 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-_POINT = {
-    "type": "array",
-    "items": {"type": "number"},
-    "minItems": 2,
-    "maxItems": 2,
-    "description": "[x, y] in source-image pixels",
+# The paper's five tokens, by the category of operations each stands for (paper order).
+PAPER_TOKENS = {
+    "manipulation": "<|Manip|>",
+    "line": "<|Line|>",
+    "arrow": "<|Arrow|>",
+    "shape": "<|Shape|>",
+    "text": "<|Text|>",
 }
-_BOX = {
-    "type": "array",
-    "items": {"type": "number"},
-    "minItems": 4,
-    "maxItems": 4,
-    "description": "[x0, y0, x1, y1] in source-image pixels, x0 < x1, y0 < y1",
-}
-_COLOR = {"type": "string", "description": "colour name or #rrggbb", "default": "red"}
-
-
-def _params(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {**required, **(optional or {})},
-        "required": list(required),
-        "additionalProperties": False,
-    }
 
 
 @dataclass(frozen=True)
@@ -133,7 +118,7 @@ class Vocabulary:
                     token=str(o["token"]),
                     category=str(o.get("category", "")),
                     meaning=str(o.get("meaning", "")),
-                    params=dict(o.get("params") or DEFAULT_VOCABULARY.spec(o["name"]).params),
+                    params=dict(o.get("params") or default_vocabulary().spec(o["name"]).params),
                 )
                 for o in data["operations"]
             )
@@ -145,6 +130,12 @@ class Vocabulary:
         return cls(name=str(data.get("name", "custom")), operations=ops)
 
     @classmethod
+    def of_manifest(cls, manifest: dict[str, Any] | None) -> Vocabulary:
+        """The vocabulary a run was written with (the default for a run that records none)."""
+        doc = (manifest or {}).get("vocabulary")
+        return cls.from_json(doc) if doc else default_vocabulary()
+
+    @classmethod
     def load(cls, path: str | Path) -> Vocabulary:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -153,77 +144,33 @@ class Vocabulary:
         return cls.from_json(data)
 
 
-DEFAULT_VOCABULARY = Vocabulary(
-    name="atlas",
-    operations=(
-        OperationSpec(
-            name="zoom",
-            token="<|Manip|>",
-            category="manipulation",
-            meaning="Crop a box of the image and magnify it (factor 1 is a plain crop).",
-            params=_params(
-                {"box": _BOX},
-                {"factor": {"type": "number", "minimum": 1, "maximum": 8, "default": 2}},
-            ),
+@lru_cache(maxsize=1)
+def default_vocabulary() -> Vocabulary:
+    """Every operation in ``atlas_data/ops`` under the paper token of its category.
+
+    Built on first use: the operations need Pillow, and a reward worker that only reads
+    spellings (``atlas_data.rewards``) must import this module without it.
+    """
+    from atlas_data.ops import specs
+
+    return Vocabulary(
+        name="atlas",
+        operations=tuple(
+            OperationSpec(s.name, PAPER_TOKENS[s.category], s.category, s.meaning, s.schema())
+            for s in specs().values()
         ),
-        OperationSpec(
-            name="aux_line",
-            token="<|Line|>",
-            category="line",
-            meaning="Draw an auxiliary straight line between two points.",
-            params=_params(
-                {"start": _POINT, "end": _POINT},
-                {"color": _COLOR, "width": {"type": "integer", "minimum": 1, "maximum": 32}},
-            ),
-        ),
-        OperationSpec(
-            name="arrow",
-            token="<|Arrow|>",
-            category="arrow",
-            meaning="Draw an arrow from one point towards another to follow a direction.",
-            params=_params(
-                {"start": _POINT, "end": _POINT},
-                {
-                    "color": _COLOR,
-                    "width": {"type": "integer", "minimum": 1, "maximum": 32},
-                    "head": {"type": "number", "minimum": 2, "maximum": 128},
-                },
-            ),
-        ),
-        OperationSpec(
-            name="box",
-            token="<|Shape|>",
-            category="shape",
-            meaning="Draw a rectangle around a region to localise it.",
-            params=_params(
-                {"box": _BOX},
-                {"color": _COLOR, "width": {"type": "integer", "minimum": 1, "maximum": 32}},
-            ),
-        ),
-        OperationSpec(
-            name="point_mark",
-            token="<|Text|>",
-            category="text",
-            meaning="Mark and number one or more points, e.g. the objects being counted.",
-            params=_params(
-                {"points": {"type": "array", "items": _POINT, "minItems": 1, "maxItems": 256}},
-                {"color": _COLOR, "numbered": {"type": "boolean", "default": True}},
-            ),
-        ),
-        OperationSpec(
-            name="text_label",
-            token="<|Text|>",
-            category="text",
-            meaning="Write a short label (a name, a length) at a position.",
-            params=_params(
-                {"position": _POINT, "text": {"type": "string", "minLength": 1, "maxLength": 64}},
-                {"color": _COLOR},
-            ),
-        ),
-    ),
-)
+    )
 
 
-def additional_special_tokens(vocab: Vocabulary = DEFAULT_VOCABULARY) -> list[str]:
+DEFAULT_VOCABULARY: Vocabulary  # = default_vocabulary(), made on first access
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DEFAULT_VOCABULARY":
+        return default_vocabulary()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def additional_special_tokens(vocab: Vocabulary | None = None) -> list[str]:
     """The list to pass as a tokenizer's ``additional_special_tokens``."""
-    return list(vocab.tokens)
+    return list((vocab or default_vocabulary()).tokens)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from atlas_data.explore.base import Judgement
 from atlas_data.formats import get_preset
+from atlas_data.judgement import Judgement
 from atlas_data.ops import Operation
 from atlas_data.tokens import Vocabulary
 

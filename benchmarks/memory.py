@@ -21,7 +21,8 @@ from benchmarks.common import header, peak_rss_mib, ratio_line
 
 def child(n: int, side: int, out: str) -> None:
     """One run in this process; prints a JSON line with its peak RSS."""
-    from atlas_data.pipeline import RunConfig, run
+    from atlas_data.config import RunConfig
+    from atlas_data.driver import run
 
     config = RunConfig(split="sft", n=n, out=out, source_options={"size": [side, side]})
     manifest = run(config)

@@ -38,7 +38,7 @@ def main() -> None:
         engine.read(s.image)
         full.append(time.perf_counter() - t)
         judge = OCRJudge(max_side=args.max_side, engine=engine)
-        op = Operation("zoom", s.annotations["needs"][0]["params"])
+        op = Operation("zoom", s.needs[0].params)
         judge.judge(s, s.image, op, None)  # original read + cached
         t = time.perf_counter()
         verdict = judge.judge(s, s.image, op, None)

@@ -22,7 +22,8 @@ import httpx
 def measure(tasks: int, samples: int) -> dict[str, float]:
     from prefect import flow, task
 
-    from atlas_data.pipeline import RunConfig, process_shard
+    from atlas_data.config import RunConfig
+    from atlas_data.driver import RunPlan, process_shard
     from flows.synth import synth
 
     @task
@@ -49,10 +50,10 @@ def measure(tasks: int, samples: int) -> dict[str, float]:
 
     out = tempfile.mkdtemp(prefix="atlas-overhead-")
     config = RunConfig(n=samples, shard_size=samples, out=out)
-    record = process_shard(config, 0)
+    record = process_shard(RunPlan.resolve(config), 0)
     per_sample = record["seconds"] / record["samples"]
     # The same flow over `tasks` finished one-sample shards: each task only checks the disk.
-    done = RunConfig(n=tasks, shard_size=1, out=out)
+    done = RunPlan.resolve(RunConfig(n=tasks, shard_size=1, out=out))
     for i in range(tasks):
         process_shard(done, i)
     t0 = time.perf_counter()

@@ -25,7 +25,8 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 
-from atlas_data.pipeline import RunConfig, run
+from atlas_data.config import RunConfig
+from atlas_data.driver import run
 from atlas_data.store.writer import write_rows
 from benchmarks.common import header, ratio_line, timed
 

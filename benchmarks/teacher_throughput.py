@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from atlas_data.explore.base import ChosenStep, Judgement
+from atlas_data.judgement import ChosenStep, Judgement
 from atlas_data.ops import Operation
 from atlas_data.sources.synthetic import SyntheticSource
 from atlas_data.teacher.base import TeachRequest
@@ -41,7 +41,7 @@ def proc_cpu(pid: int) -> float:
 def requests_for(n: int, side: int) -> list[TeachRequest]:
     """``n`` distinct teaching requests (distinct images, so nothing is shared or cached)."""
     base = SyntheticSource(n=1, seed=0, families=["small_text"]).sample(0)
-    need = base.annotations["needs"][0]
+    need = base.needs[0]
     img = base.image.resize((side, side * 3 // 4)) if side != base.image.width else base.image
     out = []
     for i in range(n):
@@ -49,9 +49,9 @@ def requests_for(n: int, side: int) -> list[TeachRequest]:
         variant.putpixel(
             (i % variant.width, (i // variant.width) % variant.height), (i % 256, 0, 0)
         )
-        op = Operation("zoom", need["params"])
+        op = Operation("zoom", need.params)
         result = op.apply(base.image)
-        judgement = Judgement(True, 1.0, "annotation", {"reveals": need["reveals"]})
+        judgement = Judgement(True, 1.0, "annotation", {"reveals": need.reveals})
         out.append(
             TeachRequest(
                 sample_id=f"bench-{i}",

@@ -25,8 +25,11 @@ from typing import Any
 
 import httpx
 
+from atlas_data.config import DEFAULT_OUT, RunConfig
+from atlas_data.driver import RunPlan
+from atlas_data.store.writer import MANIFEST
+from atlas_data.summary import summary_rows
 from flows.serve import DEPLOYMENTS
-from flows.synth import build_config
 
 
 def free_port() -> int:
@@ -129,19 +132,18 @@ def parse_param(pair: str) -> tuple[str, Any]:
 
 
 def show_output(params: dict[str, Any]) -> None:
-    """Where the shards landed, and a DuckDB query over them."""
+    """Where the shards landed, a DuckDB query over them, and the run summary."""
     import duckdb
 
-    config = build_config(**params)
-    root = config.run_dir().root
-    manifest = json.loads((root / "manifest.json").read_text())
-    print(f"\nshards landed in {root}")
-    for kind in (*config.kinds(), "rejects"):
-        files = sorted((root / kind).glob("part-*.parquet"))
+    plan = RunPlan.resolve(RunConfig.from_params(params))
+    run = plan.run_dir
+    manifest = json.loads((run.root / MANIFEST).read_text())
+    print(f"\nshards landed in {run.root}")
+    for kind in (*plan.config.kinds(), "rejects"):
+        files = run.parquet_files([kind])
         if files:
             print(f"  {kind}/: {len(files)} shard(s), {sum(f.stat().st_size for f in files)} bytes")
-    kind = config.kinds()[0]
-    glob = f"{root}/{kind}/*.parquet"
+    glob = f"{run.root}/{plan.config.kinds()[0]}/*.parquet"
     query = (
         f"select task, count(*) as rows, count(distinct id) as ids, "
         f"list_distinct(flatten(list(tokens))) as tokens from '{glob}' group by task order by task"
@@ -150,12 +152,8 @@ def show_output(params: dict[str, Any]) -> None:
     result = duckdb.sql(query)
     if result is not None:
         result.show(max_width=120)
-    c = manifest["counts"]
-    sps = manifest["timing"]["samples_per_second"] or "-"
-    print(
-        f"kept {c['kept']} of {c['samples']}, rejected by reason: "
-        f"{c['rejected_by_reason'] or 'none'}; {sps} samples/s"
-    )
+    for what, value in summary_rows(manifest):
+        print(f"  {what:<40} {value}")
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -167,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m flows.local_run",
         description="Run synth/<split>-split through a local Prefect server, then query it.",
     )
-    parser.add_argument("--n", type=int, default=200, help="Number of source samples.")
+    parser.add_argument(
+        "--n", type=int, default=None, help="Samples to take (default: the source's default)."
+    )
     parser.add_argument("--split", choices=sorted(DEPLOYMENTS_BY_SPLIT), default="sft")
     parser.add_argument(
         "--param",
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="Any other flow parameter, e.g. --param seed=3 (repeatable).",
     )
-    parser.add_argument("--out", type=Path, default=Path("data/runs"), help="Run folders.")
+    parser.add_argument("--out", type=Path, default=Path(DEFAULT_OUT), help="Run folders.")
     parser.add_argument(
         "--home",
         type=Path,
@@ -187,11 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="Startup timeout (s).")
     args = parser.parse_args(argv)
 
-    params: dict[str, Any] = {"n": args.n, "out": str(args.out.resolve()), **dict(args.param)}
+    params: dict[str, Any] = {"out": str(args.out.resolve()), **dict(args.param)}
+    if args.n is not None:
+        params["n"] = args.n
     params.setdefault("split", args.split)
     deployment = f"synth/{DEPLOYMENTS_BY_SPLIT[args.split]}"
-    try:
-        build_config(**params).identity()  # a bad parameter fails here, before any server
+    try:  # a bad parameter fails here, before any server
+        RunPlan.resolve(RunConfig.from_params(params))
     except (TypeError, ValueError) as exc:
         print(f"error: bad parameters {params}: {exc}", file=sys.stderr)
         return 2

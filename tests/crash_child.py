@@ -22,7 +22,8 @@ import signal
 import sys
 from typing import Any
 
-from atlas_data import pipeline
+from atlas_data.config import RunConfig
+from atlas_data.driver import run
 from atlas_data.store import writer
 from atlas_data.teacher.template import TemplateTeacher
 
@@ -52,17 +53,19 @@ def install(point: str, k: int) -> None:
 
         TemplateTeacher.teach = teach  # type: ignore[method-assign]
     elif point == "parquet":
-        original_write = writer.pq.write_table
+        original_write = writer.pq.ParquetWriter.write_table
 
-        def write_table(table: Any, where: Any, **kwargs: Any) -> None:
-            original_write(table, where, **kwargs)
-            if countdown.hit():
-                size = os.path.getsize(where)
-                with open(where, "r+b") as fh:
+        def write_table(self: Any, table: Any, *args: Any, **kwargs: Any) -> None:
+            original_write(self, table, *args, **kwargs)
+            if countdown.hit():  # a row group is out; half of the file reaches the disk
+                if self.file_handle:
+                    self.file_handle.flush()
+                size = os.path.getsize(self.where)
+                with open(self.where, "r+b") as fh:
                     fh.truncate(size // 2)
                 die()
 
-        writer.pq.write_table = write_table
+        writer.pq.ParquetWriter.write_table = write_table  # type: ignore[method-assign]
     elif point == "rename":
         original_replace = os.replace
 
@@ -85,7 +88,7 @@ def install(point: str, k: int) -> None:
 def main() -> None:
     point, k, config = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
     install(point, k)
-    manifest = pipeline.run(pipeline.RunConfig(**config))
+    manifest = run(RunConfig(**config))
     print(json.dumps(manifest["counts"]))
 
 

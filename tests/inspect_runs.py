@@ -11,13 +11,15 @@ import dataclasses
 import hashlib
 from typing import Any
 
-from atlas_data.pipeline import RunConfig, finalize, process_shard
+from atlas_data.config import RunConfig
+from atlas_data.driver import RunPlan, finalize, process_shard
 from atlas_data.teacher.base import TeachRequest, TeachResult
 from atlas_data.teacher.template import TemplateTeacher
 
 
 class SometimesWrongTeacher:
     name = "sometimes-wrong"
+    image_side = 0
 
     def __init__(self) -> None:
         self.inner = TemplateTeacher()
@@ -44,10 +46,9 @@ def make_run(out: str, split: str = "both", n: int = 20, seed: int = 5) -> tuple
     config = RunConfig(
         split=split, n=n, seed=seed, shard_size=8, out=out, source_options={"size": [640, 480]}
     )
-    teacher = SometimesWrongTeacher()
+    plan, teacher = RunPlan.resolve(config), SometimesWrongTeacher()
     seen: set[str] = set()
-    for index in range(config.shard_count()):
-        record = process_shard(config, index, seen, teacher=teacher)
+    for index in range(plan.shard_count() or 0):
+        record = process_shard(plan, index, seen, teacher=teacher)
         seen.update(record["keys"])
-    manifest = finalize(config)
-    return str(config.run_dir().root), manifest
+    return str(plan.run_dir.root), finalize(plan)

@@ -13,7 +13,8 @@ from realdata_helpers import HF_MAP, save_hf
 from typer.testing import CliRunner
 
 from atlas_data.cli import app
-from atlas_data.pipeline import RunConfig, run
+from atlas_data.config import RunConfig
+from atlas_data.driver import run, run_folder
 from atlas_data.rewards import compute_score
 from atlas_data.store.export import ExportError, export_run
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
@@ -36,7 +37,7 @@ def hf_run(tmp_path_factory) -> tuple[Path, dict]:
     )
     manifest = run(config)
     assert manifest["counts"]["kept"] == N
-    return config.run_dir().root, manifest
+    return run_folder(config), manifest
 
 
 def _assistant_spans_ok(text: str, spans: list[dict], tokens: set[str]) -> None:
@@ -145,7 +146,7 @@ def test_custom_vocabulary_run_exports_only_its_spellings(tmp_path):
     blobs = []
     for fmt in ("trl", "llamafactory", "verl"):
         out = tmp_path / fmt
-        export_run(config.run_dir().root, fmt, out)
+        export_run(run_folder(config), fmt, out)
         for f in [*out.glob("*.parquet"), *out.glob("*.jsonl"), *out.glob("*.json")]:
             if f.suffix == ".parquet":
                 table = pq.read_table(f).drop_columns(["images"])

@@ -24,7 +24,8 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from atlas_data.pipeline import RunConfig, run
+from atlas_data.config import RunConfig
+from atlas_data.driver import run
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = {

@@ -23,8 +23,9 @@ import duckdb
 import httpx
 import pytest
 
-from atlas_data.pipeline import RunConfig, predecessor_keys, shards_to_redo
-from atlas_data.pipeline import run as library_run
+from atlas_data.config import RunConfig
+from atlas_data.driver import RunPlan, predecessor_keys, run_folder, shards_to_redo
+from atlas_data.driver import run as library_run
 from flows.local_run import background, free_port, prefect_env, wait_until
 
 N, SHARD, SEED = 20, 5, 11
@@ -74,7 +75,7 @@ def library(tmp_path_factory) -> tuple[RunConfig, dict[str, Any], list[tuple[Any
     """The reference: the plain library loop on the same config."""
     config = RunConfig(**PARAMS, out=str(tmp_path_factory.mktemp("library")))
     manifest = library_run(config)
-    return config, manifest, rows(config.run_dir().root)
+    return config, manifest, rows(run_folder(config))
 
 
 def rows(root: Path, kind: str = "sft") -> list[tuple[Any, ...]]:
@@ -194,14 +195,14 @@ def test_rl_split_on_a_local_dask_cluster(server, tmp_path):
     library_run(reference)
     query = "select id, reference from '{}/rl/*.parquet' order by id"
     got = duckdb.sql(query.format(tmp_path / "flow" / manifest["run_id"])).fetchall()
-    assert got == duckdb.sql(query.format(reference.run_dir().root)).fetchall() and got
+    assert got == duckdb.sql(query.format(run_folder(reference))).fetchall() and got
 
 
 def test_cross_shard_duplicate_is_repaired_to_the_library_rows(server, library, tmp_path):
     config, lib_manifest, lib_rows = library
     out = tmp_path / "runs"
     _, manifest = run_flow(out=str(out))
-    rd = RunConfig(**PARAMS, out=str(out)).run_dir()
+    rd = RunPlan.resolve(RunConfig(**PARAMS, out=str(out))).run_dir
     # Simulate shard 2 having finished before shard 0 and kept one of shard 0's keys.
     rec0 = json.loads(rd.done_record(0).read_text())
     rec2 = json.loads(rd.done_record(2).read_text())
@@ -234,7 +235,7 @@ def test_dedup_helpers_only_look_back():
 def test_kill_9_mid_run_then_rerun_loses_and_duplicates_nothing(server, library, tmp_path):
     _, lib_manifest, lib_rows = library
     out = tmp_path / "runs"
-    root = RunConfig(**PARAMS, out=str(out)).run_dir().root
+    root = RunPlan.resolve(RunConfig(**PARAMS, out=str(out))).run_dir.root
     code = (
         "from flows.synth import synth; "
         f"synth(n={N}, shard_size={SHARD}, seed={SEED}, out={str(out)!r}, concurrency=1)"
@@ -278,7 +279,7 @@ def test_local_run_end_to_end_through_served_deployments(tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert "Flow run finished successfully" in res.stdout
     config = RunConfig(split="rl", n=10, seed=3, out=str(out))
-    root = config.run_dir().root
+    root = run_folder(config)
     assert str(root) in res.stdout and "duckdb>" in res.stdout
     manifest = json.loads((root / "manifest.json").read_text())
     ((count,),) = duckdb.sql(f"select count(distinct id) from '{root}/rl/*.parquet'").fetchall()
@@ -289,7 +290,7 @@ def test_killing_the_served_process_then_rerunning_the_deployment(server, librar
     """The issue's scenario: ``kill -9`` the served process mid-run, serve again, rerun."""
     _, lib_manifest, lib_rows = library
     out = tmp_path / "runs"
-    root = RunConfig(**PARAMS, out=str(out)).run_dir().root
+    root = RunPlan.resolve(RunConfig(**PARAMS, out=str(out))).run_dir.root
     api = server["PREFECT_API_URL"]
     params = [f"--param={k}={v}" for k, v in {**PARAMS, "out": out, "concurrency": 1}.items()]
     run_cmd = [sys.executable, "-m", "prefect", "deployment", "run", "synth/sft-split", *params]

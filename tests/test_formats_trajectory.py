@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from atlas_data.explore.base import Judgement
 from atlas_data.formats import FormatError, get_preset
+from atlas_data.judgement import Judgement
 from atlas_data.ops import Operation
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
 from atlas_data.trajectory import Step, Trajectory, agentic_messages, user_prompt

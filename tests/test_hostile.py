@@ -18,7 +18,8 @@ import duckdb
 import numpy as np
 from PIL import Image
 
-from atlas_data.pipeline import RunConfig, run
+from atlas_data.config import RunConfig
+from atlas_data.driver import run, run_folder
 from tests.realdata_helpers import _png_with_size, encode, hostile_files, scene
 
 QUESTION = "Which code is printed on the small tag?"
@@ -110,7 +111,7 @@ def test_thirty_hostile_inputs_one_rejection_each_and_the_batch_lands(tmp_path: 
     )
     manifest = run(config)
 
-    folder = config.run_dir().root
+    folder = run_folder(config)
     assert manifest["complete"]
     assert manifest["counts"]["samples"] == broken + len(good)
     assert manifest["counts"]["kept"] == len(good), manifest["counts"]["rejected_by_reason"]

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from atlas_data.explore import combine
+from atlas_data.config import RunConfig
+from atlas_data.driver import run_folder
+from atlas_data.explore import build_judges, combine
 from atlas_data.explore.annotation import AnnotationJudge
 from atlas_data.explore.flip import AnswerFlipJudge, is_correct
 from atlas_data.explore.ocr import OCRJudge, model_paths
 from atlas_data.ops import Operation
-from atlas_data.pipeline import RunConfig, build_judges
 from atlas_data.sources.base import SourceSample
 from atlas_data.sources.synthetic import SyntheticSource
 from tests.openai_server import ServerThread
@@ -28,15 +29,15 @@ def sample() -> SourceSample:
 
 
 def true_zoom(s: SourceSample) -> Operation:
-    return Operation("zoom", s.annotations["needs"][0]["params"])
+    return Operation("zoom", s.needs[0].params)
 
 
 def wrong_zoom(s: SourceSample) -> Operation:
     """The same zoom moved onto a decoy tag: same size and factor, wrong region."""
-    params = s.annotations["needs"][0]["params"]
+    params = s.needs[0].params
     b = params["box"]
     w, h = b[2] - b[0], b[3] - b[1]
-    decoy = next(o["box"] for o in s.annotations["objects"] if o["label"].endswith("tag"))
+    decoy = next(o["box"] for o in s.objects if o["label"].endswith("tag"))
     cx, cy = (decoy[0] + decoy[2]) // 2, (decoy[1] + decoy[3]) // 2
     box = [cx - w // 2, cy - h // 2, cx - w // 2 + w, cy - h // 2 + h]
     return Operation("zoom", {"box": box, "factor": params["factor"]})
@@ -83,9 +84,9 @@ def test_annotation_and_ocr_compose_and_record_who_agreed(sample, ocr):
 
 def test_flip_judge_flips_on_the_zoom_and_is_cached(sample, tmp_path):
     with ServerThread() as server:
-        options = {"judge_model": "stand-in-judge", "model": "stand-in-vlm"}
-        options |= {"base_url": server.base_url, "cache_dir": str(tmp_path), "backoff": 0.05}
-        judge = AnswerFlipJudge.from_options(options, max_side=1024)
+        options = {"model": "stand-in-vlm", "base_url": server.base_url}
+        options |= {"cache_dir": str(tmp_path), "backoff": 0.05}
+        judge = AnswerFlipJudge.from_options(options, "stand-in-judge", max_side=1024)
         verdict = judge.judge(sample, sample.image, true_zoom(sample), None)
         assert verdict is not None and verdict.helpful, verdict
         assert not verdict.evidence["correct_before"] and verdict.evidence["correct_after"]
@@ -98,7 +99,7 @@ def test_flip_judge_flips_on_the_zoom_and_is_cached(sample, tmp_path):
         judge.close()
 
         server.state.reset()
-        again = AnswerFlipJudge.from_options(options, max_side=1024)
+        again = AnswerFlipJudge.from_options(options, "stand-in-judge", max_side=1024)
         assert again.judge(sample, sample.image, true_zoom(sample), None) == verdict
         assert server.state.chat_records() == []
         assert again.usage.cache_hits == 2
@@ -134,7 +135,7 @@ def test_ocr_models_ship_in_the_wheel_and_load_with_no_network(tmp_path):
     code = (
         "from PIL import Image, ImageDraw\n"
         "from atlas_data.explore.ocr import shared_engine\n"
-        "from atlas_data.ops.draw import font\n"
+        "from atlas_data.ops.params import font\n"
         "img = Image.new('RGB', (360, 90), 'white')\n"
         "ImageDraw.Draw(img).text((20, 20), 'HELLO 42', fill='black', font=font(40))\n"
         "print([ln.text for ln in shared_engine().read(img)])\n"
@@ -155,7 +156,7 @@ def test_a_run_judged_by_annotation_ocr_and_flip_keeps_rows_with_agreement(tmp_p
     """End to end, all three judges on small-text scenes (OCR only on surviving candidates)."""
     import duckdb
 
-    from atlas_data.pipeline import run
+    from atlas_data.driver import run
 
     with ServerThread() as server:
         cfg = RunConfig(
@@ -164,10 +165,10 @@ def test_a_run_judged_by_annotation_ocr_and_flip_keeps_rows_with_agreement(tmp_p
             teacher="openai",
             teacher_options={
                 "model": "stand-in-vlm",
-                "judge_model": "stand-in-judge",
                 "base_url": server.base_url,
                 "cache_dir": str(tmp_path / "cache"),
             },
+            judge_model="stand-in-judge",
             judges=["annotation", "ocr", "flip"],
             out=str(tmp_path / "runs"),
         )
@@ -175,9 +176,7 @@ def test_a_run_judged_by_annotation_ocr_and_flip_keeps_rows_with_agreement(tmp_p
         judged = [r for r in server.state.chat_records() if r["model"] == "stand-in-judge"]
     assert manifest["counts"]["kept"] == 1
     assert manifest["teacher_usage"]["requests"] == 1 + len(judged)
-    ((ops,),) = duckdb.sql(
-        f"select operations from '{cfg.run_dir().root}/sft/*.parquet'"
-    ).fetchall()
+    ((ops,),) = duckdb.sql(f"select operations from '{run_folder(cfg)}/sft/*.parquet'").fetchall()
     evidence = json.loads(ops[0]["evidence"])
     assert ops[0]["judge"] == "annotation+ocr+flip"
     assert evidence["agreed"] == ["annotation", "ocr", "flip"]
@@ -193,7 +192,7 @@ class PixelProbe:
         self.seen: list[tuple[Operation, tuple[int, int]]] = []
 
     def judge(self, sample, image, op, result):
-        from atlas_data.explore.base import Judgement
+        from atlas_data.judgement import Judgement
 
         assert result is not None, "a pixel judge must get the operation's result"
         self.seen.append((op, result.size))
@@ -221,7 +220,7 @@ def test_pixel_judges_only_see_candidates_the_cheap_judges_kept():
 def test_a_failing_judge_endpoint_is_a_rejection_with_its_reason_not_unhelpful(tmp_path):
     import duckdb
 
-    from atlas_data.pipeline import run
+    from atlas_data.driver import run
 
     with ServerThread() as server:
         server.state.default_mode = "500"
@@ -241,7 +240,7 @@ def test_a_failing_judge_endpoint_is_a_rejection_with_its_reason_not_unhelpful(t
         manifest = run(cfg)
     assert manifest["counts"]["kept"] == 0
     got = duckdb.sql(
-        f"select stage, reason, detail from '{cfg.run_dir().root}/rejects/*.parquet'"
+        f"select stage, reason, detail from '{run_folder(cfg)}/rejects/*.parquet'"
     ).fetchall()
     assert [(stage, reason) for stage, reason, _ in got] == [
         ("explore", "teacher_server_error")

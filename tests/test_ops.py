@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from atlas_data.ops import Operation
-from atlas_data.ops.draw import MAX_OUTPUT_SIDE
+from atlas_data.ops.params import MAX_OUTPUT_SIDE
 
 
 def gradient(w=320, h=240) -> Image.Image:

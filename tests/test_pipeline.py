@@ -3,13 +3,17 @@
 import json
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 from datasets import load_dataset
 from PIL import Image
 
-from atlas_data.pipeline import RunConfig, ShardProcessor, run
+from atlas_data.config import RunConfig
+from atlas_data.driver import RunPlan, run, run_folder
+from atlas_data.pipeline import ShardProcessor
 from atlas_data.sources.base import SourceRejection, SourceSample
 from atlas_data.sources.synthetic import SyntheticSource
+from atlas_data.store.writer import RunDir
 from atlas_data.teacher.template import TemplateTeacher
 from atlas_data.tokens import DEFAULT_VOCABULARY
 
@@ -31,7 +35,7 @@ def ids(pattern: str) -> list[str]:
 
 def test_every_sample_is_kept_or_rejected_with_a_reason(default_run):
     config, manifest = default_run
-    root = config.run_dir().root
+    root = run_folder(config)
     expected = sorted(s.id for s in SyntheticSource(n=N, seed=7))
     kept = ids(f"{root}/sft/*.parquet")
     rejected = ids(f"{root}/rejects/*.parquet") if list(root.glob("rejects/*.parquet")) else []
@@ -46,7 +50,7 @@ def test_every_sample_is_kept_or_rejected_with_a_reason(default_run):
 
 def test_sft_shards_load_with_duckdb_and_datasets_and_images_decode(default_run):
     config, manifest = default_run
-    files = sorted(str(p) for p in config.run_dir().root.glob("sft/*.parquet"))
+    files = sorted(str(p) for p in run_folder(config).glob("sft/*.parquet"))
     ((count,),) = duckdb.sql(f"select count(*) from read_parquet({files})").fetchall()
     assert count == manifest["counts"]["kept"]
     ds = load_dataset("parquet", data_files=files, split="train")
@@ -60,7 +64,7 @@ def test_sft_shards_load_with_duckdb_and_datasets_and_images_decode(default_run)
 def test_all_five_paper_tokens_are_used_and_rows_keep_the_operation(default_run):
     config, manifest = default_run
     assert set(manifest["counts"]["tokens"]) == PAPER_TOKENS
-    root = config.run_dir().root
+    root = run_folder(config)
     rows = duckdb.sql(
         f"select text, tokens, operations, token_spans from '{root}/sft/*.parquet'"
     ).fetchall()
@@ -77,7 +81,7 @@ def test_all_five_paper_tokens_are_used_and_rows_keep_the_operation(default_run)
 
 def test_rl_split_carries_prompt_images_and_ground_truth(default_run):
     config, manifest = default_run
-    root = config.run_dir().root
+    root = run_folder(config)
     rows = duckdb.sql(
         f"select prompt, answer, len(images), reference from '{root}/rl/*.parquet'"
     ).fetchall()
@@ -89,7 +93,7 @@ def test_rl_split_carries_prompt_images_and_ground_truth(default_run):
 
 def test_rerun_resumes_skipping_finished_shards_and_redoes_a_cut_short_one(default_run):
     config, manifest = default_run
-    rd = config.run_dir()
+    rd = RunPlan.resolve(config).run_dir
     records = sorted((rd.root / "_shards").glob("*.json"))
     before = {p: p.stat().st_mtime_ns for p in records}
     kept_before = ids(f"{rd.root}/sft/*.parquet")
@@ -117,7 +121,7 @@ def test_custom_vocabulary_spellings_are_the_only_ones_in_rows(tmp_path):
     manifest = run(config)
     assert manifest["counts"]["kept"] >= 5
     assert set(manifest["counts"]["tokens"]) <= {op["token"] for op in data["operations"]}
-    root = config.run_dir().root
+    root = run_folder(config)
     for (blob,) in duckdb.sql(
         f"select to_json(struct_pack(text, messages, tokens, operations)) "
         f"from '{root}/sft/*.parquet'"
@@ -130,9 +134,7 @@ def test_think_answer_preset_yields_tags(tmp_path):
     config = RunConfig(n=5, seed=2, out=str(tmp_path), preset="think-answer")
     manifest = run(config)
     assert manifest["preset"] == "think-answer" and manifest["counts"]["kept"] == 5
-    for (text,) in duckdb.sql(
-        f"select text from '{config.run_dir().root}/sft/*.parquet'"
-    ).fetchall():
+    for (text,) in duckdb.sql(f"select text from '{run_folder(config)}/sft/*.parquet'").fetchall():
         assert text.startswith("<think>") and text.endswith("</answer>")
         assert "\\boxed" not in text
 
@@ -151,8 +153,15 @@ def test_bad_items_become_rejection_rows_and_the_batch_goes_on(tmp_path):
         good,
     ]
     config = RunConfig(n=len(items), out=str(tmp_path))
-    out = asyncio.run(ShardProcessor(config).process(items, TemplateTeacher()))
-    reasons = {r["id"]: r["reason"] for r in out.parts["rejects"]}
+    processor = ShardProcessor(config, "bad-items", DEFAULT_VOCABULARY, set())
+    writer = RunDir(tmp_path / "bad-items").shard_writer(0, ["sft", "rejects"])
+    stats = asyncio.run(processor.process(iter(items), TemplateTeacher(), writer))
+    record = writer.commit({"samples": stats.samples})
+    assert record["samples"] == len(items)
+    parts = {
+        k: pq.read_table(tmp_path / "bad-items" / f).to_pylist() for k, f in record["files"].items()
+    }
+    reasons = {r["id"]: r["reason"] for r in parts["rejects"]}
     assert reasons == {
         "r1": "path_outside_root",
         "e1": "empty_question",
@@ -161,7 +170,7 @@ def test_bad_items_become_rejection_rows_and_the_batch_goes_on(tmp_path):
         "b2": "empty_file",
         "n1": "no_candidates",
     }
-    assert [r["id"] for r in out.parts["sft"]] == [good.id]
+    assert [r["id"] for r in parts["sft"]] == [good.id]
 
 
 def test_cli_run_prints_a_summary_and_tokens_lists_the_paper_tokens(tmp_path):
@@ -190,12 +199,12 @@ def test_cli_run_prints_a_summary_and_tokens_lists_the_paper_tokens(tmp_path):
 
 
 def test_secret_options_never_reach_the_run_id_or_manifest_but_max_tokens_does(tmp_path):
-    from atlas_data.pipeline import is_secret
+    from atlas_data.config import is_secret
 
     assert all(map(is_secret, ["api_key", "OPENAI_API_KEY", "auth_token", "hf-token", "apikey"]))
     assert not any(map(is_secret, ["max_tokens", "model", "keyframe_every", "tokenizer"]))
     opts = {"model": "m", "max_tokens": 512}
     a = RunConfig(n=2, teacher_options={**opts, "auth_token": "s3cr3t-1"}, out=str(tmp_path))
     b = RunConfig(n=2, teacher_options={**opts, "auth_token": "s3cr3t-2"}, out=str(tmp_path))
-    assert a.resolved_run_id() == b.resolved_run_id()
-    assert a.identity()["teacher_options"] == opts
+    assert RunPlan.resolve(a).run_id == RunPlan.resolve(b).run_id
+    assert a.public()["teacher_options"] == opts

@@ -10,7 +10,8 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from atlas_data.pipeline import RunConfig, run
+from atlas_data.config import RunConfig
+from atlas_data.driver import run, run_folder
 from atlas_data.rewards import RewardWeights, compute_score, score
 from atlas_data.store.export import export_run
 from atlas_data.tokens import DEFAULT_VOCABULARY
@@ -20,7 +21,7 @@ def _rows(tmp_path_factory, preset: str) -> list[dict]:
     base = tmp_path_factory.mktemp(preset)
     config = RunConfig(split="rl", n=10, seed=3, preset=preset, out=str(base / "runs"))
     run(config)
-    export_run(config.run_dir().root, "verl", base / "verl")
+    export_run(run_folder(config), "verl", base / "verl")
     return pq.read_table(base / "verl" / "train.parquet").drop_columns(["images"]).to_pylist()
 
 

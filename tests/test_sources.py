@@ -14,11 +14,14 @@ import pytest
 from PIL import Image
 from realdata_helpers import HF_MAP, encode, hf_dataset, hostile_files, save_hf, scene
 
-from atlas_data.pipeline import RunConfig, build_source, run
+from atlas_data.config import RunConfig
+from atlas_data.driver import run, run_folder
+from atlas_data.rejection import Rejection
+from atlas_data.sources import build_source
 from atlas_data.sources.base import SourceRejection, SourceSample
 from atlas_data.sources.hf import HFSource
 from atlas_data.sources.local import LocalSource
-from atlas_data.sources.records import RowError, normalize_choices, resolve_answer, to_xyxy
+from atlas_data.sources.records import normalize_choices, resolve_answer, to_xyxy
 
 
 def rows(pattern: Path) -> list[tuple]:
@@ -37,33 +40,39 @@ def test_every_box_format_gives_the_same_pixel_box_and_a_zoom_need(tmp_path, fmt
         _, box, code = scene(i)
         assert isinstance(item, SourceSample), item
         assert item.answer == code and item.annotations["boxes"] == [box]
-        (need,) = item.annotations["needs"]
-        zoom = need["params"]["box"]
-        assert need["op"] == "zoom" and need["params"]["factor"] > 1
+        (need,) = item.needs
+        zoom = need.params["box"]
+        assert need.op == "zoom" and need.params["factor"] > 1
         assert zoom[0] <= box[0] and zoom[1] <= box[1] and zoom[2] >= box[2] and zoom[3] >= box[3]
 
 
 def test_box_conventions_refuse_wrong_formats():
-    with pytest.raises(RowError, match="not normalised"):
+    with pytest.raises(Rejection, match="not normalised"):
         to_xyxy([100, 100, 200, 200], "xyxy_norm", (1600, 1200))
-    with pytest.raises(RowError, match="no area"):
+    with pytest.raises(Rejection, match="no area"):
         to_xyxy([100, 100, 50, 50], "xyxy", (1600, 1200))  # xywh read as xyxy
-    with pytest.raises(RowError, match="outside"):
+    with pytest.raises(Rejection, match="outside"):
         to_xyxy([5000, 5000, 5100, 5100], "xyxy", (1600, 1200))
 
 
 def test_hf_save_to_disk_runs_with_column_map_and_stable_ids(tmp_path):
     path = save_hf(tmp_path / "ds", 6)
     opts = {"dataset": str(path), "map": HF_MAP}
-    config = RunConfig(split="both", n=50, source="hf", source_options=opts, out=str(tmp_path))
-    config.shard_size = 4
+    config = RunConfig(
+        split="both", n=50, source="hf", source_options=opts, out=str(tmp_path), shard_size=4
+    )
     manifest = run(config)
-    # n larger than the dataset: the run covers the 6 rows, shards past the end are empty.
+    # n larger than the dataset: the run takes the 6 rows, and says so.
+    assert manifest["source"] == {
+        "records": 6,
+        "taken": 6,
+        "n": 50,
+        "summary": "6 records, all taken",
+    }
     assert manifest["counts"]["samples"] == 6 and manifest["counts"]["kept"] == 6
     assert manifest["counts"]["tokens"]  # every kept row used a token
     ids = [
-        r[0]
-        for r in duckdb.sql(f"select id from '{config.run_dir().root}/sft/*.parquet'").fetchall()
+        r[0] for r in duckdb.sql(f"select id from '{run_folder(config)}/sft/*.parquet'").fetchall()
     ]
     again = HFSource.from_options(opts)
     assert sorted(ids) == sorted(again.sample(i).id for i in range(6))
@@ -103,7 +112,7 @@ def test_hf_parquet_files_streaming_and_multiple_choice(tmp_path):
     manifest = run(config)
     assert manifest["counts"]["kept"] == 4
     prompts = duckdb.sql(
-        f"select prompt[1].content from '{config.run_dir().root}/rl/*.parquet'"
+        f"select prompt[1].content from '{run_folder(config)}/rl/*.parquet'"
     ).fetchall()
     assert all("Options: K999; K888;" in p[0] for p in prompts)
 
@@ -112,7 +121,7 @@ def test_multiple_choice_answers_resolve_or_are_refused():
     choices = normalize_choices("A. cat|B. dog|C. bird")
     assert choices == ["cat", "dog", "bird"]
     assert resolve_answer("b", choices) == "dog" and resolve_answer(2, choices) == "bird"
-    with pytest.raises(RowError) as exc:
+    with pytest.raises(Rejection) as exc:
         resolve_answer("fish", choices)
     assert exc.value.reason == "answer_not_in_choices"
 
@@ -237,13 +246,11 @@ def test_hostile_corpus_becomes_rejection_rows_and_good_rows_land(tmp_path):
     assert manifest["counts"]["kept"] == 4
     got = dict(
         duckdb.sql(
-            f"select question, reason from '{config.run_dir().root}/rejects/*.parquet'"
+            f"select question, reason from '{run_folder(config)}/rejects/*.parquet'"
         ).fetchall()
     )
     assert got == expected
-    details = duckdb.sql(
-        f"select detail from '{config.run_dir().root}/rejects/*.parquet'"
-    ).fetchall()
+    details = duckdb.sql(f"select detail from '{run_folder(config)}/rejects/*.parquet'").fetchall()
     assert all(d[0] for d in details)
 
 
@@ -273,7 +280,7 @@ def test_cmyk_and_16bit_are_converted_by_default_or_refused_on_request(tmp_path)
     config = RunConfig(n=3, source="local", source_options=base, out=str(tmp_path / "runs"))
     run(config)
     kept = duckdb.sql(
-        f"select question, images[1].bytes from '{config.run_dir().root}/sft/*.parquet'"
+        f"select question, images[1].bytes from '{run_folder(config)}/sft/*.parquet'"
     ).fetchall()
     pixels = {
         q: Image.open(__import__("io").BytesIO(b)).convert("RGB").getpixel((400, 300))
@@ -292,20 +299,12 @@ def test_build_source_registry_and_cli_style_options(tmp_path):
     (root / "q.csv").write_text(
         "img,q,a\n" + "".join(f"{r['image']},{r['question']},{r['answer']}\n" for r in records)
     )
-    config = RunConfig(
-        source="local",
-        source_options={
-            "root": str(root),
-            "questions": "q.csv",
-            "map": "image=img,question=q,answer=a",
-        },
-    )
-    src = build_source(config)
-    items = list(src)
+    options = {"root": str(root), "questions": "q.csv", "map": "image=img,question=q,answer=a"}
+    items = list(build_source("local", options, None, 0))
     # no boxes: samples load, and explore rejects them with a specific reason
-    assert all(isinstance(i, SourceSample) and not i.annotations for i in items)
-    with pytest.raises(ValueError, match="available: synthetic, hf, local"):
-        build_source(RunConfig(source="nope"))
+    assert all(isinstance(i, SourceSample) and not i.needs for i in items)
+    with pytest.raises(ValueError, match="available: synthetic, local, hf"):
+        build_source("nope", {}, None, 0)
 
 
 def test_hf_hostile_bytes_and_relative_paths(tmp_path):
@@ -356,7 +355,7 @@ def test_hf_hostile_bytes_and_relative_paths(tmp_path):
     )
     manifest = run(config)
     assert manifest["counts"]["kept"] == 1 and manifest["counts"]["samples"] == n
-    root = config.run_dir().root
+    root = run_folder(config)
     got = dict(duckdb.sql(f"select question, reason from '{root}/rejects/*.parquet'").fetchall())
     assert got == expected
 

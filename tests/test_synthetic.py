@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -42,9 +43,8 @@ def pixels(s: SourceSample) -> np.ndarray:
 
 
 def the_need(s: SourceSample) -> dict:
-    needs = s.annotations["needs"]
-    assert len(needs) == 1
-    return needs[0]
+    assert len(s.needs) == 1
+    return dataclasses.asdict(s.needs[0])
 
 
 # --------------------------------------------------------------------------- the stream
@@ -57,6 +57,7 @@ def test_same_seed_same_samples() -> None:
     assert [s.answer for s in a] == [s.answer for s in b]
     assert all(np.array_equal(pixels(x), pixels(y)) for x, y in zip(a, b, strict=True))
     assert [json.dumps(s.annotations) for s in a] == [json.dumps(s.annotations) for s in b]
+    assert [(s.needs, s.objects) for s in a] == [(s.needs, s.objects) for s in b]
 
 
 def test_different_seed_different_samples() -> None:
@@ -119,7 +120,7 @@ def test_contract_and_need_applies(family: str) -> None:
         assert isinstance(need["reveals"], str) and need["reveals"]
         out = Operation(need["op"], need["params"]).apply(s.image)  # type: ignore[arg-type]
         assert out.size[0] > 0
-        objects = s.annotations["objects"]
+        objects = s.objects
         assert len(objects) >= 3
         for o in objects:
             x0, y0, x1, y1 = o["box"]
@@ -138,7 +139,7 @@ def test_small_text_is_small_unique_and_zoomable() -> None:
         assert re.fullmatch(f"[{CODE_ALPHABET}]{{3,4}}", s.answer)
         assert f'"{s.answer}"' in need["reveals"]
         assert target["colour"] in s.question
-        assert not any(o["label"] == f"{target['colour']} tag" for o in s.annotations["objects"])
+        assert not any(o["label"] == f"{target['colour']} tag" for o in s.objects)
 
         tx0, ty0, tx1, ty1 = target["box"]
         zx0, zy0, zx1, zy1 = need["params"]["box"]

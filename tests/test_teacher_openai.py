@@ -13,9 +13,10 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from atlas_data.cli import app, summary_table
-from atlas_data.pipeline import RunConfig, run
-from atlas_data.teacher.base import TeacherUnavailable
-from atlas_data.teacher.client import Completion, Prompt, encode_data_url
+from atlas_data.config import RunConfig
+from atlas_data.driver import RunPlan, run, run_folder
+from atlas_data.llm import TeacherUnavailable
+from atlas_data.llm.client import Completion, Prompt, encode_data_url
 from atlas_data.teacher.openai import extract_json, parse_reasoning
 from tests.openai_server import ServerThread
 
@@ -58,7 +59,7 @@ def config(server, tmp_path: Path, n: int = 5, out: str = "runs", **opts) -> Run
 
 
 def rejects(cfg: RunConfig) -> list[tuple[str, str, str, str]]:
-    root = cfg.run_dir().root
+    root = run_folder(cfg)
     if not list(root.glob("rejects/*.parquet")):
         return []
     return duckdb.sql(
@@ -81,7 +82,7 @@ def test_full_run_keeps_rows_and_a_rerun_costs_no_requests(server, tmp_path):
         # the original plus one result per operation, each within the image budget
         assert len(rec["images"]) >= 2
         assert all(fmt in ("JPEG", "PNG") and max(size) <= 1024 for fmt, size in rec["images"])
-    root = cfg.run_dir().root
+    root = run_folder(cfg)
     rows = duckdb.sql(f"select teacher, text, answer from '{root}/sft/*.parquet'").fetchall()
     assert len(rows) == cfg.n
     assert all(t == f"openai:{MODEL}" and f"\\boxed{{{a}}}" in text for t, text, a in rows)
@@ -108,7 +109,7 @@ def test_a_changed_prompt_misses_the_cache(server, tmp_path):
 def test_cache_key_follows_the_prompt_and_images():
     from PIL import Image
 
-    from atlas_data.teacher.client import Endpoint, EndpointConfig
+    from atlas_data.llm.client import Endpoint, EndpointConfig
 
     ep = Endpoint(EndpointConfig(model="m", cache_dir=None))
     a = Prompt(messages=[])
@@ -244,7 +245,7 @@ def test_cli_run_and_the_key_never_lands_on_disk(server, tmp_path):
         assert KEY.encode() not in p.read_bytes(), p
     manifest = json.loads(next(out.rglob("manifest.json")).read_text())
     assert manifest["config"]["teacher_options"]["model"] == MODEL
-    assert "concurrency" not in manifest["config"]["teacher_options"]  # not part of identity
+    assert "concurrency" not in manifest["teacher"]  # speed is not part of the identity
 
 
 def test_a_flaky_teacher_at_30_percent_faults_loses_nothing(server, tmp_path):
@@ -271,7 +272,7 @@ def test_a_flaky_teacher_at_30_percent_faults_loses_nothing(server, tmp_path):
     allowed |= {"teacher_server_error", "teacher_rate_limited"}  # if every retry failed too
     assert {r[1] for r in rows} <= allowed, {r[1] for r in rows}
     assert {"teacher_truncated", "teacher_malformed"} & {r[1] for r in rows}
-    kept = duckdb.sql(f"select count(*) from '{cfg.run_dir().root}/sft/*.parquet'").fetchall()
+    kept = duckdb.sql(f"select count(*) from '{run_folder(cfg)}/sft/*.parquet'").fetchall()
     assert kept[0][0] == counts["kept"] > 0
     # every sample was asked once plus once per retry, and the manifest counted each retry
     attempts = len(server.state.chat_records())
@@ -283,9 +284,9 @@ def test_the_teachers_own_identity_is_in_the_run_id_and_manifest(server, tmp_pat
 
     cfg = config(server, tmp_path, n=1)
     manifest = run(cfg)
-    assert manifest["run_id"] == cfg.resolved_run_id()
+    assert manifest["run_id"] == RunPlan.resolve(cfg).run_id
     assert manifest["teacher"]["model"] == MODEL
     assert manifest["teacher"]["prompt_version"] == teacher_module.PROMPT_VERSION
     assert KEY not in json.dumps(manifest)
     monkeypatch.setattr(teacher_module, "PROMPT_VERSION", teacher_module.PROMPT_VERSION + 1)
-    assert config(server, tmp_path, n=1).resolved_run_id() != manifest["run_id"]
+    assert RunPlan.resolve(config(server, tmp_path, n=1)).run_id != manifest["run_id"]

@@ -29,10 +29,10 @@ def test_default_vocabulary_is_the_papers_five_tokens_in_order():
 
 
 def test_every_operation_has_an_implementation_and_param_schema():
-    from atlas_data.ops import REGISTRY
+    from atlas_data.ops import specs
 
     for op in DEFAULT_VOCABULARY.operations:
-        assert op.name in REGISTRY
+        assert op.name in specs()
         assert op.params["type"] == "object" and op.params["required"]
 
 

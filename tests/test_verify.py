@@ -4,8 +4,8 @@ import dataclasses
 
 import pytest
 
-from atlas_data.explore.base import Judgement
 from atlas_data.formats import normalize_answer
+from atlas_data.judgement import Judgement
 from atlas_data.ops import Operation
 from atlas_data.tokens import DEFAULT_VOCABULARY
 from atlas_data.trajectory import Step, Trajectory

@@ -13,8 +13,10 @@ from typing import Protocol
 
 from PIL import Image
 
-from atlas_data.explore.base import ChosenStep, Judgement
+from atlas_data.config import RunConfig
+from atlas_data.explore.annotation import AnnotationJudge
 from atlas_data.explore.candidates import propose
+from atlas_data.judgement import ChosenStep, Judgement
 from atlas_data.ops import Operation
 from atlas_data.sources.base import SourceSample
 from atlas_data.tokens import Vocabulary
@@ -27,6 +29,32 @@ class Judge(Protocol):
     def judge(
         self, sample: SourceSample, image: Image.Image, op: Operation, result: Image.Image | None
     ) -> Judgement | None: ...
+
+
+JUDGES = ("annotation", "ocr", "flip")
+
+
+def build_judges(config: RunConfig) -> list[Judge]:
+    """The run's judges, each looking at the trainee's budget (``judge_max_side``)."""
+    judges: list[Judge] = []
+    for name in config.judges:
+        if name == "annotation":
+            judges.append(AnnotationJudge(max_side=config.judge_max_side))
+        elif name == "ocr":
+            from atlas_data.explore.ocr import OCRJudge
+
+            judges.append(OCRJudge(max_side=config.judge_max_side))
+        elif name == "flip":
+            from atlas_data.explore.flip import AnswerFlipJudge
+
+            judges.append(
+                AnswerFlipJudge.from_options(
+                    config.teacher_options, config.judge_model, config.judge_max_side
+                )
+            )
+        else:
+            raise ValueError(f"unknown judge {name!r}; available: {', '.join(JUDGES)}")
+    return judges
 
 
 def combine(judgements: Sequence[Judgement]) -> Judgement | None:

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import fields, replace
 from typing import Any
 
 from PIL import Image
 
-from atlas_data.explore.base import Judgement
+from atlas_data.config import DEFAULT_BUDGET_SIDE
+from atlas_data.judgement import Judgement
+from atlas_data.llm import Endpoint, EndpointConfig, Prompt, Usage
 from atlas_data.ops import Operation
 from atlas_data.sources.base import SourceSample
-from atlas_data.teacher.base import Usage
-from atlas_data.teacher.client import Endpoint, EndpointConfig, Prompt
 
 JUDGE_SYSTEM = (
     "Answer the question about the image. Reply with the answer only: a word, a number, "
@@ -66,53 +67,38 @@ class AnswerFlipJudge:
     needs_pixels = True
 
     def __init__(
-        self,
-        model: str,
-        base_url: str = "",
-        max_side: int = 1024,
-        cache_dir: str | None = "data/cache/teacher",
-        timeout: float = 60.0,
-        max_retries: int = 4,
-        backoff: float = 1.0,
-        max_tokens: int = 32,
-        probe: bool = True,
+        self, endpoint: EndpointConfig, max_side: int = DEFAULT_BUDGET_SIDE, max_tokens: int = 32
     ) -> None:
-        self.endpoint = Endpoint(
-            EndpointConfig(
-                model=model,
-                base_url=base_url,
-                timeout=timeout,
-                max_retries=max_retries,
-                backoff=backoff,
-                cache_dir=cache_dir,
-                probe=probe,
-            )
-        )
+        self.endpoint = Endpoint(endpoint)
         self.max_side = max_side
         self.params: dict[str, Any] = {"temperature": 0.0, "max_tokens": max_tokens}
         self._originals: dict[str, str] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def from_options(cls, options: dict[str, Any], max_side: int) -> AnswerFlipJudge:
-        """Built from the run's teacher options: same endpoint, ``judge_model`` if given."""
-        model = options.get("judge_model") or options.get("model")
+    def from_options(
+        cls, teacher_options: dict[str, Any], judge_model: str | None, max_side: int
+    ) -> AnswerFlipJudge:
+        """On the teacher's endpoint (its URL, cache, retries), asking ``judge_model`` or,
+        without one, the teacher's own model."""
+        names = {f.name for f in fields(EndpointConfig)}
+        endpoint = EndpointConfig.from_options(
+            {k: v for k, v in teacher_options.items() if k in names}
+        )
+        model = judge_model or endpoint.model
         if not model:
             raise ValueError(
                 "the flip judge asks a model: pass --judge-model NAME (or --model) and "
                 "--base-url URL of an OpenAI-compatible endpoint"
             )
-        keep = ("base_url", "cache_dir", "timeout", "max_retries", "backoff", "probe")
-        return cls(
-            model=str(model), max_side=max_side, **{k: options[k] for k in keep if k in options}
-        )
+        return cls(replace(endpoint, model=model), max_side)
 
     @property
     def usage(self) -> Usage:
         return self.endpoint.usage
 
     def ask(self, sample: SourceSample, image: Image.Image) -> str:
-        """The model's answer on ``image`` at the budget (cached). Raises ChatError."""
+        """The model's answer on ``image`` at the budget (cached). Raises Rejection."""
         prompt = question_prompt(sample, image, self.max_side)
         done = self.endpoint.complete_sync(prompt, self.params, Usage())
         return done.text.strip() or done.refusal.strip()
@@ -122,7 +108,7 @@ class AnswerFlipJudge:
     ) -> Judgement | None:
         if result is None:
             result = op.apply(image)
-        # A failed request raises ChatError: the sample becomes a rejection with the real
+        # A failed request raises Rejection: the sample becomes a rejection with the real
         # reason (timeout, rate limit...), not a candidate wrongly judged unhelpful.
         with self._lock:
             before = self._originals.get(sample.id)

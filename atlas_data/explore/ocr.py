@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from atlas_data.explore.base import Judgement
+from atlas_data.config import DEFAULT_BUDGET_SIDE
+from atlas_data.judgement import Judgement
 from atlas_data.ops import Operation
 from atlas_data.ops.image_io import downscale_to
 from atlas_data.sources.base import SourceSample
@@ -158,7 +159,7 @@ class OCRJudge:
 
     def __init__(
         self,
-        max_side: int = 1024,
+        max_side: int = DEFAULT_BUDGET_SIDE,
         min_line_px: float = MIN_LINE_PX,
         margin: float = MARGIN,
         engine: OcrEngine | None = None,

@@ -1,30 +1,45 @@
-"""Visual operations: pure, deterministic functions ``image -> image``.
+"""Visual operations: pure, deterministic functions ``image -> image``, one spec each.
 
+Every module of this package that defines ``SPEC`` (an :class:`~atlas_data.ops.spec.OpSpec`)
+is an operation; they are found here by looking, so adding one touches no other file.
 Parameters are in pixel coordinates of the *source* image and are validated before any
 pixel is touched; invalid ones raise ``ValueError`` with a message that says why.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Callable, Mapping
+import pkgutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from PIL import Image
 
-from atlas_data.ops import draw
+from atlas_data.ops.spec import CATEGORIES, OpSpec
 
-OpFn = Callable[..., Image.Image]
 
-REGISTRY: dict[str, OpFn] = {
-    "zoom": draw.zoom,
-    "aux_line": draw.aux_line,
-    "arrow": draw.arrow,
-    "box": draw.box,
-    "point_mark": draw.point_mark,
-    "text_label": draw.text_label,
-}
+@cache
+def specs() -> dict[str, OpSpec]:
+    """Every operation, by name, in the paper's category order (then by name)."""
+    found: list[OpSpec] = []
+    for info in pkgutil.iter_modules(__path__):
+        spec = getattr(importlib.import_module(f"{__name__}.{info.name}"), "SPEC", None)
+        if isinstance(spec, OpSpec):
+            found.append(spec)
+    found.sort(key=lambda s: (CATEGORIES.index(s.category), s.name))
+    return {s.name: s for s in found}
+
+
+def spec_of(name: str) -> OpSpec:
+    try:
+        return specs()[name]
+    except KeyError:
+        raise ValueError(
+            f"no implementation for operation {name!r} (known: {', '.join(specs())})"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -35,14 +50,9 @@ class Operation:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def apply(self, image: Image.Image) -> Image.Image:
+        spec = spec_of(self.name)
         try:
-            fn = REGISTRY[self.name]
-        except KeyError:
-            raise ValueError(
-                f"no implementation for operation {self.name!r} (known: {', '.join(REGISTRY)})"
-            ) from None
-        try:
-            return fn(image, **dict(self.params))
+            return spec.apply(image, **dict(self.params))
         except TypeError as exc:  # unknown/missing keyword: a parameter error, not a crash
             raise ValueError(f"{self.name}: bad parameters {dict(self.params)}: {exc}") from exc
 
@@ -56,4 +66,4 @@ class Operation:
         )
 
 
-__all__ = ["Operation", "REGISTRY"]
+__all__ = ["Operation", "OpSpec", "spec_of", "specs"]

@@ -1,7 +1,7 @@
 """Loading images once, safely: every later stage sees an 8-bit RGB, upright image.
 
-Hostile or broken inputs raise :class:`ImageRejected` with a short machine-readable
-``reason`` (it becomes the rejection row's reason) and a human ``detail``.
+Hostile or broken inputs raise :class:`~atlas_data.rejection.Rejection` (stage ``load``)
+with a short machine-readable ``reason`` and a human ``detail``.
 """
 
 from __future__ import annotations
@@ -16,17 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-DEFAULT_MAX_PIXELS = 64_000_000  # ~8000x8000: past this we refuse rather than risk memory
+from atlas_data.config import DEFAULT_MAX_PIXELS
+from atlas_data.rejection import Rejection
+
 MAX_ASPECT = 50.0
 
 
-class ImageRejected(ValueError):
-    """An image that cannot be used; ``reason`` is a stable short code."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
+def _rejected(reason: str, detail: str) -> Rejection:
+    return Rejection(reason, detail, "load")
 
 
 @dataclass(frozen=True)
@@ -71,7 +68,7 @@ EXIF_ORIENTATION = 0x0112
 def load_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
     """Decode, check and normalise image bytes (EXIF orientation applied once, here)."""
     if not data:
-        raise ImageRejected("empty_file", "the image file has zero bytes")
+        raise _rejected("empty_file", "the image file has zero bytes")
     sha = hashlib.sha256(data).hexdigest()
     try:
         with warnings.catch_warnings():
@@ -80,28 +77,28 @@ def load_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedIm
             fmt = img.format
             w, h = img.size
             if w <= 0 or h <= 0:
-                raise ImageRejected("zero_size", f"image is {w}x{h}")
+                raise _rejected("zero_size", f"image is {w}x{h}")
             if w * h > max_pixels:
-                raise ImageRejected(
+                raise _rejected(
                     "too_many_pixels",
                     f"{w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} "
                     "(raise --max-pixels if this is intended)",
                 )
             if max(w, h) / min(w, h) > MAX_ASPECT:
-                raise ImageRejected("extreme_aspect", f"{w}x{h} exceeds aspect {MAX_ASPECT}:1")
+                raise _rejected("extreme_aspect", f"{w}x{h} exceeds aspect {MAX_ASPECT}:1")
             frames = getattr(img, "n_frames", 1)
             if frames > 1:
                 img.seek(0)  # animated: use the first frame, say so in the mode record
             mode = img.mode
             img.load()
-    except ImageRejected:
+    except Rejection:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-        raise ImageRejected("too_many_pixels", str(exc)) from exc
+        raise _rejected("too_many_pixels", str(exc)) from exc
     except UnidentifiedImageError as exc:
-        raise ImageRejected("not_an_image", "bytes are not a recognised image format") from exc
+        raise _rejected("not_an_image", "bytes are not a recognised image format") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageRejected("corrupt_image", f"decoding failed: {exc}") from exc
+        raise _rejected("corrupt_image", f"decoding failed: {exc}") from exc
     upright = True
     with contextlib.suppress(Exception):  # broken EXIF must not lose the pixels
         if img.getexif().get(EXIF_ORIENTATION, 1) != 1:  # transpose copies even when upright

@@ -1,14 +1,12 @@
 """The source contract: every adapter yields :class:`SourceSample` or :class:`SourceRejection`.
 
-Annotations are plain JSON-able dicts so they survive Parquet and any source can fill them:
+``needs``: the operations that genuinely help, in order (:class:`~atlas_data.ops.spec.Need`:
+operation, parameters, what the result reveals). The annotation judge matches candidates
+against these; a real-data source fills them from its boxes, a synthetic one from its scene.
 
-``annotations["needs"]``: the operations that genuinely help, in order, each
-``{"op": <operation name>, "params": {...}, "reveals": <what the result shows, one clause>}``
-plus op-specific hints (``"text_height"`` in px for a zoom target). The annotation judge
-matches candidate operations against these; a real-data source fills them from its boxes.
-
-``annotations["objects"]``: other salient regions ``{"label": str, "box": [x0,y0,x1,y1]}``,
-used to propose plausible distractor operations.
+``objects``: other salient regions ``{"label": str, "box": [x0,y0,x1,y1]}``, used to
+propose plausible distractor operations. ``annotations``: anything else a source knows
+(JSON-able), e.g. what a synthetic family's tests check the pixels against.
 """
 
 from __future__ import annotations
@@ -19,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from PIL import Image
+
+from atlas_data.ops.spec import Need
 
 
 def content_id(image_digest: str, question: str) -> str:
@@ -48,6 +48,8 @@ class SourceSample:
     source: str
     choices: list[str] | None = None
     annotations: dict[str, Any] = field(default_factory=dict)
+    needs: list[Need] = field(default_factory=list)
+    objects: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

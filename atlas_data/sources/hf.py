@@ -14,30 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from atlas_data.rejection import Rejection
 from atlas_data.sources.base import SourceItem
 from atlas_data.sources.local import read_inside
 from atlas_data.sources.records import (
     ImagePolicy,
     RecordAdapter,
-    RowError,
     flag,
-    parse_map,
+    record_options,
     resolve_columns,
 )
 
-OPTIONS = (
-    "dataset",
-    "split",
-    "config",
-    "streaming",
-    "map",
-    "layout",
-    "bbox_format",
-    "bbox_op",
-    "task",
-    "name",
-    "data_dir",
-)
+OPTIONS = ("dataset", "split", "config", "streaming", "data_dir")
 
 
 def _is_saved_to_disk(path: Path) -> bool:
@@ -145,24 +133,14 @@ class HFSource:
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> HFSource:
-        opts = dict(options)
-        policy = ImagePolicy.from_options(opts)
-        unknown = sorted(set(opts) - set(OPTIONS))
-        if unknown:
-            raise ValueError(f"unknown hf source option(s) {unknown}; known: {list(OPTIONS)}")
+        own, shared = record_options(options, OPTIONS, "hf")
         return cls(
-            dataset=str(opts.get("dataset") or ""),
-            split=str(opts.get("split", "train")),
-            config=str(opts["config"]) if opts.get("config") else None,
-            streaming=flag(opts.get("streaming", False), "streaming"),
-            columns=parse_map(opts.get("map")),
-            layout=str(opts.get("layout", "auto")),
-            bbox_format=str(opts.get("bbox_format", "xyxy")),
-            bbox_op=str(opts.get("bbox_op", "zoom")),
-            task=str(opts["task"]) if opts.get("task") else None,
-            label=str(opts["name"]) if opts.get("name") else None,
-            data_dir=str(opts["data_dir"]) if opts.get("data_dir") else None,
-            policy=policy,
+            dataset=str(own.get("dataset") or ""),
+            split=str(own.get("split", "train")),
+            config=str(own["config"]) if own.get("config") else None,
+            streaming=flag(own.get("streaming", False), "streaming"),
+            data_dir=str(own["data_dir"]) if own.get("data_dir") else None,
+            **shared,
         )
 
     def __len__(self) -> int:
@@ -170,12 +148,12 @@ class HFSource:
 
     def _read_image(self, value: Any) -> tuple[bytes, str]:
         if value is None:
-            raise RowError("missing_image", "the image column is empty")
+            raise Rejection("missing_image", "the image column is empty")
         if isinstance(value, (bytes, bytearray)):
             return bytes(value), ""
         if isinstance(value, (list, tuple)):  # an ``images`` list: one image per sample
             if len(value) != 1:
-                raise RowError(
+                raise Rejection(
                     "multiple_images", f"{len(value)} images; samples have exactly one image"
                 )
             return self._read_image(value[0])
@@ -185,26 +163,26 @@ class HFSource:
                 return bytes(data), str(path)
             if path:
                 return self._read_path(str(path))
-            raise RowError("missing_image", "image struct has neither bytes nor path")
+            raise Rejection("missing_image", "image struct has neither bytes nor path")
         if isinstance(value, str):
             return self._read_path(value)
         if hasattr(value, "save"):  # an already-decoded PIL image
             buf = io.BytesIO()
             value.save(buf, format="PNG")
             return buf.getvalue(), ""
-        raise RowError("missing_image", f"cannot read an image from a {type(value).__name__}")
+        raise Rejection("missing_image", f"cannot read an image from a {type(value).__name__}")
 
     def _read_path(self, path: str) -> tuple[bytes, str]:
         """Relative paths resolve inside the dataset folder; absolute ones (the ``datasets``
         cache) are read as they are."""
         if not Path(path).is_absolute():
             if self.root is None:
-                raise RowError("missing_image", f"relative image path {path!r} and no data_dir")
+                raise Rejection("missing_image", f"relative image path {path!r} and no data_dir")
             return read_inside(self.root, path, self.adapter.policy.max_file_bytes)
         try:
             return Path(path).read_bytes(), Path(path).name
         except OSError as exc:
-            raise RowError("missing_image", f"cannot read {path}: {exc}") from exc
+            raise Rejection("missing_image", f"cannot read {path}: {exc}") from exc
 
     def _sample(self, i: int) -> SourceItem:
         return self.adapter.item(self.ds[i], i)

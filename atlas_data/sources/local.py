@@ -15,40 +15,40 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from atlas_data.rejection import Rejection
 from atlas_data.sources.base import SourceItem, SourceRejection, content_id
 from atlas_data.sources.records import (
     DEFAULT_MAX_FILE_BYTES,
     ImagePolicy,
     RecordAdapter,
-    RowError,
-    parse_map,
+    record_options,
     resolve_columns,
 )
 
-OPTIONS = ("root", "questions", "map", "layout", "bbox_format", "bbox_op", "task", "name")
+OPTIONS = ("root", "questions")
 _BAD_RECORD = "__atlas_bad_record__"
 
 
 def read_inside(root: Path, ref: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[bytes, str]:
     """Read ``ref`` only if it resolves (symlinks followed) to a file inside ``root``."""
     if not ref.strip():
-        raise RowError("missing_image", "the image path is empty")
+        raise Rejection("missing_image", "the image path is empty")
     if "\x00" in ref:
-        raise RowError("path_outside_root", "the image path contains a NUL byte")
+        raise Rejection("path_outside_root", "the image path contains a NUL byte")
     target = (root / ref).resolve()  # an absolute ref replaces root here, then is checked
     if not target.is_relative_to(root):
-        raise RowError("path_outside_root", f"{ref!r} resolves outside the root {root}")
+        raise Rejection("path_outside_root", f"{ref!r} resolves outside the root {root}")
     if not target.exists():
-        raise RowError("missing_image", f"{ref!r} does not exist under {root}")
+        raise Rejection("missing_image", f"{ref!r} does not exist under {root}")
     if not target.is_file():
-        raise RowError("missing_image", f"{ref!r} is not a regular file")
+        raise Rejection("missing_image", f"{ref!r} is not a regular file")
     size = target.stat().st_size
     if size > max_bytes:
-        raise RowError("file_too_large", f"{ref!r} is {size} bytes > max_file_bytes={max_bytes}")
+        raise Rejection("file_too_large", f"{ref!r} is {size} bytes > max_file_bytes={max_bytes}")
     try:
         return target.read_bytes(), target.name
     except OSError as exc:
-        raise RowError("missing_image", f"cannot read {ref!r}: {exc}") from exc
+        raise Rejection("missing_image", f"cannot read {ref!r}: {exc}") from exc
 
 
 def read_questions(path: Path) -> list[dict[str, Any]]:
@@ -135,21 +135,9 @@ class LocalSource:
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> LocalSource:
-        opts = dict(options)
-        policy = ImagePolicy.from_options(opts)
-        unknown = sorted(set(opts) - set(OPTIONS))
-        if unknown:
-            raise ValueError(f"unknown local source option(s) {unknown}; known: {list(OPTIONS)}")
+        own, shared = record_options(options, OPTIONS, "local")
         return cls(
-            root=str(opts.get("root") or ""),
-            questions=str(opts.get("questions") or ""),
-            columns=parse_map(opts.get("map")),
-            layout=str(opts.get("layout", "auto")),
-            bbox_format=str(opts.get("bbox_format", "xyxy")),
-            bbox_op=str(opts.get("bbox_op", "zoom")),
-            task=str(opts["task"]) if opts.get("task") else None,
-            label=str(opts["name"]) if opts.get("name") else None,
-            policy=policy,
+            root=str(own.get("root") or ""), questions=str(own.get("questions") or ""), **shared
         )
 
     def __len__(self) -> int:
@@ -157,7 +145,7 @@ class LocalSource:
 
     def _read_image(self, value: Any) -> tuple[bytes, str]:
         if value is None:
-            raise RowError("missing_image", "the image column is empty")
+            raise Rejection("missing_image", "the image column is empty")
         return read_inside(self.root, str(value), self.adapter.policy.max_file_bytes)
 
     def sample(self, i: int) -> SourceItem:

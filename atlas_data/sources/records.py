@@ -24,8 +24,11 @@ from typing import Any
 
 from PIL import Image
 
-from atlas_data.ops.draw import MAX_OUTPUT_SIDE, MAX_ZOOM
+from atlas_data.config import DEFAULT_BUDGET_SIDE, check_keys
 from atlas_data.ops.image_io import EXIF_ORIENTATION
+from atlas_data.ops.spec import Need
+from atlas_data.ops.zoom import factor_for
+from atlas_data.rejection import Rejection
 from atlas_data.sources.base import SourceItem, SourceRejection, SourceSample, content_id
 
 FIELDS = ("image", "question", "answer", "choices", "bbox", "objects", "task")
@@ -73,16 +76,7 @@ EXTENSION_FORMATS: dict[str, frozenset[str]] = {
 HIGH_BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_NEEDS = 4
-ZOOM_SIDE = 1024  # a zoom aims to fill the trainee's default view (judge_max_side)
 _LETTER_PREFIX = re.compile(r"^\s*\(?([A-Za-z])\s*[.):]\s*")
-
-
-class RowError(Exception):
-    """One record that cannot become a sample: ``reason`` is the rejection code."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason, self.detail = reason, detail
 
 
 def _choice(value: Any, name: str, allowed: Sequence[str]) -> str:
@@ -127,6 +121,30 @@ class ImagePolicy:
             ),
             max_file_bytes=int(opts.pop("max_file_bytes", DEFAULT_MAX_FILE_BYTES)),
         )
+
+
+RECORD_OPTIONS = ("map", "layout", "bbox_format", "bbox_op", "task", "name")
+
+
+def record_options(
+    options: Mapping[str, Any], own: Sequence[str], what: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A record source's options split into its own and the shared ones (column map, box
+    format and operation, task, label, image policy) as constructor keywords. Unknown keys
+    are an error that names the known ones."""
+    opts = dict(options)
+    policy = ImagePolicy.from_options(opts)
+    check_keys(opts, (*own, *RECORD_OPTIONS), f"{what} source option")
+    shared = {
+        "columns": parse_map(opts.get("map")),
+        "layout": str(opts.get("layout", "auto")),
+        "bbox_format": str(opts.get("bbox_format", "xyxy")),
+        "bbox_op": str(opts.get("bbox_op", "zoom")),
+        "task": str(opts["task"]) if opts.get("task") else None,
+        "label": str(opts["name"]) if opts.get("name") else None,
+        "policy": policy,
+    }
+    return {k: opts[k] for k in own if k in opts}, shared
 
 
 def probe_image(data: bytes, name: str, policy: ImagePolicy) -> tuple[str, str] | None:
@@ -238,13 +256,13 @@ def _numbers(value: Any) -> list[float]:
     if isinstance(value, str):
         value = [v for v in re.split(r"[,\s]+", value.strip()) if v]
     if isinstance(value, Mapping):
-        raise RowError("bad_bbox", f"a box must be 4 numbers, got an object {value!r}")
+        raise Rejection("bad_bbox", f"a box must be 4 numbers, got an object {value!r}")
     try:
         nums = [float(v) for v in value]
     except (TypeError, ValueError) as exc:
-        raise RowError("bad_bbox", f"a box must be 4 numbers, got {value!r}") from exc
+        raise Rejection("bad_bbox", f"a box must be 4 numbers, got {value!r}") from exc
     if len(nums) != 4 or not all(math.isfinite(v) for v in nums):
-        raise RowError("bad_bbox", f"a box must be 4 finite numbers, got {value!r}")
+        raise Rejection("bad_bbox", f"a box must be 4 finite numbers, got {value!r}")
     return nums
 
 
@@ -268,7 +286,7 @@ def to_xyxy(b: Sequence[float], fmt: str, size: tuple[int, int]) -> list[int]:
     """Convert a box to integer source-pixel ``[x0, y0, x1, y1]``, clamped to the image."""
     w, h = size
     if fmt.endswith("_norm") and max(abs(v) for v in b) > 1.0 + 1e-6:
-        raise RowError(
+        raise Rejection(
             "bad_bbox", f"box {list(b)} is not normalised to [0, 1]; is bbox_format right?"
         )
     if fmt == "xyxy":
@@ -283,7 +301,7 @@ def to_xyxy(b: Sequence[float], fmt: str, size: tuple[int, int]) -> list[int]:
         x0, y0 = (b[0] - b[2] / 2) * w, (b[1] - b[3] / 2) * h
         x1, y1 = (b[0] + b[2] / 2) * w, (b[1] + b[3] / 2) * h
     if x1 <= x0 or y1 <= y0:
-        raise RowError("bad_bbox", f"box {list(b)} ({fmt}) has no area; is bbox_format right?")
+        raise Rejection("bad_bbox", f"box {list(b)} ({fmt}) has no area; is bbox_format right?")
     box = [
         round(min(max(x0, 0), w)),
         round(min(max(y0, 0), h)),
@@ -291,19 +309,18 @@ def to_xyxy(b: Sequence[float], fmt: str, size: tuple[int, int]) -> list[int]:
         round(min(max(y1, 0), h)),
     ]
     if box[2] - box[0] < 2 or box[3] - box[1] < 2:
-        raise RowError("bad_bbox", f"box {list(b)} ({fmt}) lies outside the {w}x{h} image")
+        raise Rejection("bad_bbox", f"box {list(b)} ({fmt}) lies outside the {w}x{h} image")
     return box
 
 
-def zoom_need(box: list[int], size: tuple[int, int], reveals: str) -> dict[str, Any]:
+def zoom_need(box: list[int], size: tuple[int, int], reveals: str) -> Need:
     """A zoom on ``box`` (plus a small margin) magnified to fill the trainee's view."""
     w, h = size
     bw, bh = box[2] - box[0], box[3] - box[1]
     m = max(4, round(0.1 * max(bw, bh)))
     b = [max(0, box[0] - m), max(0, box[1] - m), min(w, box[2] + m), min(h, box[3] + m)]
-    longest = max(b[2] - b[0], b[3] - b[1])
-    factor = max(1.0, min(MAX_ZOOM, MAX_OUTPUT_SIDE / longest, ZOOM_SIDE / longest))
-    return {"op": "zoom", "params": {"box": b, "factor": round(factor, 3)}, "reveals": reveals}
+    factor = factor_for(b, DEFAULT_BUDGET_SIDE / max(b[2] - b[0], b[3] - b[1]))
+    return Need("zoom", {"box": b, "factor": round(factor, 3)}, reveals)
 
 
 def normalize_choices(value: Any) -> list[str] | None:
@@ -317,7 +334,7 @@ def normalize_choices(value: Any) -> list[str] | None:
         sep = "|" if "|" in value else "\n"
         value = [v for v in value.split(sep) if v.strip()]
     elif not isinstance(value, list | tuple):
-        raise RowError("bad_choices", f"choices must be a list, a mapping or a|b|c, got {value!r}")
+        raise Rejection("bad_choices", f"choices must be a list, a mapping or a|b|c, got {value!r}")
     choices = [str(v).strip() for v in value]
     if not choices:
         return None
@@ -338,7 +355,7 @@ def resolve_answer(answer: Any, choices: list[str] | None) -> str:
     if isinstance(answer, int) and not isinstance(answer, bool):
         if 0 <= answer < len(choices):
             return choices[answer]
-        raise RowError("answer_not_in_choices", f"index {answer} with {len(choices)} choices")
+        raise Rejection("answer_not_in_choices", f"index {answer} with {len(choices)} choices")
     text = "" if answer is None else str(answer).strip()
     lowered = [c.lower() for c in choices]
     if text.lower() in lowered:
@@ -351,7 +368,7 @@ def resolve_answer(answer: Any, choices: list[str] | None) -> str:
     rest = _LETTER_PREFIX.sub("", text, count=1).strip().lower()  # "(C) text" / "C. text"
     if rest != text.lower() and rest in lowered:
         return choices[lowered.index(rest)]
-    raise RowError("answer_not_in_choices", f"answer {text!r} is none of {choices}")
+    raise Rejection("answer_not_in_choices", f"answer {text!r} is none of {choices}")
 
 
 # ------------------------------------------------------------------ records → items
@@ -383,7 +400,7 @@ class RecordAdapter:
         try:
             data, name = self.read_image(record.get(self.columns["image"]))
             return self._sample(record, question, data, name)
-        except RowError as exc:
+        except Rejection as exc:
             digest = hashlib.sha256(data).hexdigest() if data else f"{self.source}#{index}"
             return SourceRejection(
                 id=content_id(digest, question),
@@ -406,19 +423,19 @@ class RecordAdapter:
         self, record: Mapping[str, Any], question: str, data: bytes, name: str
     ) -> SourceSample:
         if len(data) > self.policy.max_file_bytes:
-            raise RowError(
+            raise Rejection(
                 "file_too_large", f"{len(data)} bytes > max_file_bytes={self.policy.max_file_bytes}"
             )
         problem = probe_image(data, name, self.policy)
         if problem:
-            raise RowError(*problem)
+            raise Rejection(*problem)
         choices = (
             normalize_choices(record.get(self.columns["choices"]))
             if "choices" in self.columns
             else None
         )
         answer = resolve_answer(record.get(self.columns["answer"]), choices)
-        annotations = self._annotations(record, data, answer)
+        needs, objects, boxes = self._annotations(record, data, answer)
         return SourceSample(
             id=content_id(hashlib.sha256(data).hexdigest(), question),
             image=data,
@@ -427,34 +444,31 @@ class RecordAdapter:
             task=self._task(record, choices),
             source=self.source,
             choices=choices,
-            annotations=annotations,
+            annotations={"boxes": boxes} if boxes else {},
+            needs=needs,
+            objects=objects,
         )
 
-    def _annotations(self, record: Mapping[str, Any], data: bytes, answer: str) -> dict[str, Any]:
+    def _annotations(
+        self, record: Mapping[str, Any], data: bytes, answer: str
+    ) -> tuple[list[Need], list[dict[str, Any]], list[list[int]]]:
+        """Needs from the record's boxes, distractor objects, and the boxes in pixels."""
         boxes = box_list(record.get(self.columns["bbox"])) if "bbox" in self.columns else []
         others = box_list(record.get(self.columns["objects"])) if "objects" in self.columns else []
-        if not boxes and not others:
-            return {}
-        size = image_size(data)
-        if size is None:  # undecodable: leave it to the decoder's specific reason
-            return {}
+        size = image_size(data) if boxes or others else None
+        if size is None:  # nothing to read, or undecodable: the decoder gives the reason
+            return [], [], []
         if len(boxes) > MAX_NEEDS:
-            raise RowError("too_many_boxes", f"{len(boxes)} boxes; at most {MAX_NEEDS} per sample")
+            raise Rejection("too_many_boxes", f"{len(boxes)} boxes; at most {MAX_NEEDS} per sample")
         px = [to_xyxy(b, self.bbox_format, size) for b in boxes]
-        needs = []
-        for b in px:
-            if self.bbox_op == "zoom":
-                needs.append(zoom_need(b, size, f"the enlarged region shows {answer}"))
-            else:
-                needs.append(
-                    {
-                        "op": "box",
-                        "params": {"box": b},
-                        "reveals": f"the outlined region shows {answer}",
-                    }
-                )
+        needs = [
+            zoom_need(b, size, f"the enlarged region shows {answer}")
+            if self.bbox_op == "zoom"
+            else Need("box", {"box": b}, f"the outlined region shows {answer}")
+            for b in px
+        ]
         objects = [
             {"label": f"region {k}", "box": to_xyxy(b, self.bbox_format, size)}
             for k, b in enumerate(others)
         ]
-        return {"needs": needs, "objects": objects, "boxes": px}
+        return needs, objects, px

@@ -3,7 +3,7 @@
 Every sample is a scene in which exactly one visual operation genuinely helps (a zoom on
 tiny text, numbered marks for counting, a box on the odd cell, an auxiliary line for a
 geometry question, an arrow along a pointer), and the scene generator knows the exact
-parameters of that operation, so ``annotations["needs"]`` is ground truth rather than a
+parameters of that operation, so ``needs`` is ground truth rather than a
 guess. Item ``i`` depends only on ``(seed, i, families, size)``: any item can be rebuilt
 alone, which is what sharding needs.
 """
@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from atlas_data.ops.draw import font
+from atlas_data.ops.params import font
+from atlas_data.ops.spec import Need
 from atlas_data.sources.base import SourceSample, content_id, pixels_digest
 
 RGB = tuple[int, int, int]
@@ -61,7 +62,9 @@ class Scene:
     image: Image.Image
     question: str
     answer: str
-    annotations: dict[str, Any]
+    annotations: dict[str, Any]  # what the family's tests check the pixels against
+    needs: list[Need]
+    objects: list[dict[str, Any]]
 
 
 FamilyFn = Callable[[random.Random, tuple[int, int]], Scene]
@@ -315,22 +318,20 @@ def small_text(rng: random.Random, size: tuple[int, int]) -> Scene:
     )
     factor = 3 if text_h * 3 >= 32 else 4
     question = f"What code is printed on the small {target_colour} tag?"
-    need = {
-        "op": "zoom",
-        "params": {"box": list(zoom_box), "factor": factor},
-        "text_height": text_h,
-        "reveals": f'the tag reads "{answer}"',
-    }
+    need = Need(
+        op="zoom",
+        params={"box": list(zoom_box), "factor": factor},
+        text_height=text_h,
+        reveals=f'the tag reads "{answer}"',
+    )
     annotations = {
-        "needs": [need],
-        "objects": objects,
         "target": {
             "box": list(target),
             "colour": target_colour,
             "rgb": list(TAG_COLOURS[target_colour]),
         },
     }
-    return Scene(img, question, answer, annotations)
+    return Scene(img, question, answer, annotations, [need], objects)
 
 
 def counting(rng: random.Random, size: tuple[int, int]) -> Scene:
@@ -370,17 +371,15 @@ def counting(rng: random.Random, size: tuple[int, int]) -> Scene:
             objects.append({"label": f"{colour} {kind}", "box": _shape_box(kind, cx, cy, r)})
 
     plural = f"{t_colour} {t_kind}s"
-    need = {
-        "op": "point_mark",
-        "params": {"points": [[cx, cy] for _, _, cx, cy, _ in targets], "numbered": True},
-        "reveals": f"the marks number the {plural} 1 to {n_target}",
-    }
+    need = Need(
+        op="point_mark",
+        params={"points": [[cx, cy] for _, _, cx, cy, _ in targets], "numbered": True},
+        reveals=f"the marks number the {plural} 1 to {n_target}",
+    )
     annotations = {
-        "needs": [need],
-        "objects": objects,
         "target": {"colour": t_colour, "kind": t_kind, "rgb": list(SHAPE_COLOURS[t_colour])},
     }
-    return Scene(img, f"How many {plural} are there?", str(n_target), annotations)
+    return Scene(img, f"How many {plural} are there?", str(n_target), annotations, [need], objects)
 
 
 def odd_one(rng: random.Random, size: tuple[int, int]) -> Scene:
@@ -463,18 +462,16 @@ def odd_one(rng: random.Random, size: tuple[int, int]) -> Scene:
         for r, c in rng.sample(others, 4)
     ]
     where = f"row {odd_r + 1}, column {odd_c + 1}"
-    need = {
-        "op": "box",
-        "params": {"box": cell_box(odd_r, odd_c)},
-        "reveals": f"the boxed shape in {where} {clause}",
-    }
+    need = Need(
+        op="box",
+        params={"box": cell_box(odd_r, odd_c)},
+        reveals=f"the boxed shape in {where} {clause}",
+    )
     question = (
         "One shape differs from the others. In which row and column is it? "
         "Answer as 'row R, column C'."
     )
     annotations = {
-        "needs": [need],
-        "objects": objects,
         "grid": {
             "rows": rows,
             "cols": cols,
@@ -482,7 +479,7 @@ def odd_one(rng: random.Random, size: tuple[int, int]) -> Scene:
         },
         "difference": mode,
     }
-    return Scene(img, question, where, annotations)
+    return Scene(img, question, where, annotations, [need], objects)
 
 
 def geometry(rng: random.Random, size: tuple[int, int]) -> Scene:
@@ -586,21 +583,19 @@ def geometry(rng: random.Random, size: tuple[int, int]) -> Scene:
 
     yes = segment_distance(c, a_pt, b_pt) < r
     clause = "crosses the circle" if yes else "passes clear of the circle"
-    need = {
-        "op": "aux_line",
-        "params": {"start": list(a_pt), "end": list(b_pt)},
-        "reveals": f"the line from A to B {clause}",
-    }
+    need = Need(
+        op="aux_line",
+        params={"start": list(a_pt), "end": list(b_pt)},
+        reveals=f"the line from A to B {clause}",
+    )
     annotations = {
-        "needs": [need],
-        "objects": objects,
         "circle": {"center": list(c), "radius": r},
         "points": {k: list(v) for k, v in points.items()},
     }
     question = (
         "Does the straight segment from A to B pass through the shaded circle? Answer yes or no."
     )
-    return Scene(img, question, "yes" if yes else "no", annotations)
+    return Scene(img, question, "yes" if yes else "no", annotations, [need], objects)
 
 
 def direction(rng: random.Random, size: tuple[int, int]) -> Scene:
@@ -683,18 +678,18 @@ def direction(rng: random.Random, size: tuple[int, int]) -> Scene:
     answer = letters[0]
     objects = [{"label": f"box {letter}", "box": list(b)} for letter, b in boxes[1:]]
     objects.append({"label": "pointer", "box": list(pointer_box)})
-    need = {
-        "op": "arrow",
-        "params": {"start": list(tip), "end": list(centre)},
-        "reveals": f"the arrow along the pointer reaches box {answer}",
-    }
+    need = Need(
+        op="arrow",
+        params={"start": list(tip), "end": list(centre)},
+        reveals=f"the arrow along the pointer reaches box {answer}",
+    )
     annotations = {
-        "needs": [need],
-        "objects": objects,
         "pointer": {"tip": list(tip), "angle_deg": round(math.degrees(theta) % 360, 2)},
         "boxes": {letter: list(b) for letter, b in boxes},
     }
-    return Scene(img, "Which lettered box does the pointer point to?", answer, annotations)
+    return Scene(
+        img, "Which lettered box does the pointer point to?", answer, annotations, [need], objects
+    )
 
 
 FAMILIES: dict[str, FamilyFn] = {
@@ -713,10 +708,12 @@ class SyntheticSource:
     """A seeded stream of generated scenes; item ``i`` is rebuilt alone by :meth:`sample`."""
 
     name = "synthetic"
+    DEFAULT_N = 200  # the size of a run that names no --n: `make run` in a couple of minutes
+    OPTIONS = ("families", "size")
 
     def __init__(
         self,
-        n: int,
+        n: int = DEFAULT_N,
         seed: int = 0,
         families: Sequence[str] | str | None = None,
         size: tuple[int, int] = (1600, 1200),
@@ -757,6 +754,8 @@ class SyntheticSource:
             task=family,
             source=self.name,
             annotations=scene.annotations,
+            needs=scene.needs,
+            objects=scene.objects,
         )
 
     def __iter__(self) -> Iterator[SourceSample]:

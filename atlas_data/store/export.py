@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from atlas_data.store.schemas import IMAGE, MESSAGE, SPAN, with_hf_metadata
-from atlas_data.store.writer import MANIFEST, atomic_write_bytes, atomic_write_json
+from atlas_data.store.writer import MANIFEST, RunDir, atomic_write_bytes, atomic_write_json
 from atlas_data.tokens import Vocabulary
 from atlas_data.trajectory import IMAGE_PLACEHOLDER
 
@@ -88,7 +88,9 @@ class ExportError(ValueError):
 
 @dataclass(frozen=True)
 class RunInfo:
-    root: Path
+    """A finished run as the exporters read it: its folder and its manifest."""
+
+    run: RunDir
     manifest: dict[str, Any]
 
     @property
@@ -101,21 +103,21 @@ class RunInfo:
 
     @property
     def vocab(self) -> Vocabulary:
-        return Vocabulary.from_json(self.manifest["vocabulary"])
+        return Vocabulary.of_manifest(self.manifest)
 
     def files(self, kind: str) -> list[Path]:
-        return sorted((self.root / kind).glob("part-*.parquet"))
+        return self.run.parquet_files([kind])
 
 
 def open_run(run_dir: str | Path) -> RunInfo:
-    root = Path(run_dir)
-    path = root / MANIFEST
-    if not path.exists():
+    run = RunDir(Path(run_dir))
+    manifest = run.manifest()
+    if manifest is None:
         raise ExportError(
-            f"{root} has no {MANIFEST}: not a run folder, or the run did not finish "
+            f"{run.root} has no {MANIFEST}: not a run folder, or the run did not finish "
             "(rerun `atlas-data run` with the same options to complete it)"
         )
-    return RunInfo(root, json.loads(path.read_text(encoding="utf-8")))
+    return RunInfo(run, manifest)
 
 
 def pick_split(run: RunInfo, fmt: str) -> str:

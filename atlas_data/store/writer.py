@@ -57,18 +57,86 @@ def atomic_write_json(path: Path, doc: Any) -> None:
     atomic_write_bytes(path, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
 
 
-def write_rows(path: Path, kind: str, rows: list[dict[str, Any]]) -> int:
-    """Write rows of one row type as a Parquet file, atomically. Returns bytes written."""
-    schema = with_hf_metadata(ROW_SCHEMAS[kind])
-    table = pa.Table.from_pylist(rows, schema=schema)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp, compression="zstd", row_group_size=64)
+ROW_GROUP = 16  # rows buffered before a row group is written: bounds a shard's memory
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def _commit(tmp: Path, path: Path) -> None:
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     _fsync_dir(path.parent)
+
+
+def write_rows(path: Path, kind: str, rows: list[dict[str, Any]]) -> int:
+    """Write rows of one row type as a Parquet file, atomically. Returns bytes written."""
+    table = pa.Table.from_pylist(rows, schema=with_hf_metadata(ROW_SCHEMAS[kind]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(path)
+    pq.write_table(table, tmp, compression="zstd", row_group_size=64)
+    _commit(tmp, path)
     return path.stat().st_size
+
+
+class ShardWriter:
+    """Streams one shard's rows into temporary Parquet files, a row group at a time, and
+    commits them (rename, then the completion record) only when the shard is whole.
+
+    Rows are encoded as they arrive, so a shard never holds all its images at once. A
+    split with no rows in this shard gets no file: ``datasets`` cannot read an empty
+    Parquet file, and every glob over the run must load.
+    """
+
+    def __init__(self, run: RunDir, index: int, kinds: Iterable[str]) -> None:
+        self.run, self.index = run, index
+        self.kinds = tuple(kinds)
+        self._buffers: dict[str, list[dict[str, Any]]] = {k: [] for k in self.kinds}
+        self._writers: dict[str, pq.ParquetWriter] = {}
+        self.counts: dict[str, int] = dict.fromkeys(self.kinds, 0)
+
+    def add(self, kind: str, row: dict[str, Any]) -> None:
+        self._buffers[kind].append(row)
+        self.counts[kind] += 1
+        if len(self._buffers[kind]) >= ROW_GROUP:
+            self._flush(kind)
+
+    def _flush(self, kind: str) -> None:
+        rows, self._buffers[kind] = self._buffers[kind], []
+        if not rows:
+            return
+        schema = with_hf_metadata(ROW_SCHEMAS[kind])
+        if kind not in self._writers:
+            path = self.run.part(kind, self.index)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._writers[kind] = pq.ParquetWriter(_temporary(path), schema, compression="zstd")
+        self._writers[kind].write_table(pa.Table.from_pylist(rows, schema=schema))
+
+    def commit(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Close and rename every part, then write the completion record (the commit point)."""
+        files = {}
+        for kind in self.kinds:
+            self._flush(kind)
+            path = self.run.part(kind, self.index)
+            writer = self._writers.pop(kind, None)
+            if writer is not None:
+                writer.close()
+                _commit(_temporary(path), path)
+                files[kind] = str(path.relative_to(self.run.root))
+            elif path.exists():  # a previous attempt wrote rows this one does not have
+                path.unlink()
+        record = {**record, "shard": self.index, "files": files}
+        atomic_write_json(self.run.done_record(self.index), record)
+        return record
+
+    def abort(self) -> None:
+        """Drop what was written (an exception stopped the shard): no temporary survives."""
+        for kind, writer in self._writers.items():
+            writer.close()
+            _temporary(self.run.part(kind, self.index)).unlink(missing_ok=True)
+        self._writers.clear()
 
 
 class RunDir:
@@ -86,24 +154,12 @@ class RunDir:
     def is_done(self, index: int) -> bool:
         return self.done_record(index).exists()
 
-    def write_shard(
-        self, index: int, parts: dict[str, list[dict[str, Any]]], record: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Write a shard's parts, then its completion record (the commit point).
+    def shard_writer(self, index: int, kinds: Iterable[str]) -> ShardWriter:
+        return ShardWriter(self, index, kinds)
 
-        A split with no rows in this shard gets no file: ``datasets`` cannot read an empty
-        Parquet file, and every glob over the run must load.
-        """
-        files = {}
-        for kind, rows in parts.items():
-            path = self.part(kind, index)
-            if rows:
-                write_rows(path, kind, rows)
-                files[kind] = str(path.relative_to(self.root))
-            elif path.exists():  # a previous attempt wrote rows this one does not have
-                path.unlink()
-        record = {**record, "shard": index, "files": files}
-        atomic_write_json(self.done_record(index), record)
+    def record(self, index: int) -> dict[str, Any]:
+        """The completion record of a finished shard."""
+        record: dict[str, Any] = json.loads(self.done_record(index).read_text())
         return record
 
     def records(self) -> list[dict[str, Any]]:
@@ -125,6 +181,11 @@ class RunDir:
 
     def parquet_files(self, kinds: Iterable[str] = SPLIT_DIRS) -> list[Path]:
         return [p for k in kinds for p in sorted((self.root / k).glob("part-*.parquet"))]
+
+    def manifest(self) -> dict[str, Any] | None:
+        """The manifest of a finished run, or ``None`` while it is not finished."""
+        path = self.root / MANIFEST
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
     def write_manifest(self, manifest: dict[str, Any]) -> Path:
         path = self.root / MANIFEST

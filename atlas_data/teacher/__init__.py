@@ -1,0 +1,21 @@
+"""Teachers: the offline ``template`` teacher and any OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from atlas_data.teacher.base import Teacher
+
+TEACHERS = ("template", "openai")
+
+
+def build_teacher(name: str, options: dict[str, Any]) -> Teacher:
+    if name == "template":
+        from atlas_data.teacher.template import TemplateTeacher
+
+        return TemplateTeacher()
+    if name == "openai":
+        from atlas_data.teacher.openai import OpenAITeacher
+
+        return OpenAITeacher.from_options(options)
+    raise ValueError(f"unknown teacher {name!r}; available: {', '.join(TEACHERS)}")

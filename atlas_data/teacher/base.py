@@ -13,7 +13,8 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from atlas_data.explore.base import ChosenStep
+from atlas_data.judgement import ChosenStep
+from atlas_data.llm import Usage
 
 
 @dataclass
@@ -23,7 +24,7 @@ class TeachRequest:
     question: str
     answer: str  # ground truth; teachers may use it as a hint, the verifier checks theirs
     choices: list[str] | None
-    image: Image.Image
+    image: Image.Image | None  # at the teacher's ``image_side``; None when it reads no image
     steps: list[ChosenStep]
     preset: str
 
@@ -43,34 +44,6 @@ class Reasoning:
 
 
 @dataclass
-class Usage:
-    requests: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cache_hits: int = 0
-    retries: int = 0
-
-    def add(self, other: Usage) -> None:
-        for name in ("requests", "prompt_tokens", "completion_tokens", "cache_hits", "retries"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    def to_json(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
-
-class ChatError(Exception):
-    """A model request that failed for good: ``reason`` becomes a rejection code."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason, self.detail = reason, detail
-
-
-class TeacherUnavailable(RuntimeError):
-    """The endpoint is unreachable or lacks the model: the run stops, no sample is taught."""
-
-
-@dataclass
 class TeachResult:
     reasoning: Reasoning | None
     reason: str = ""  # rejection code when reasoning is None
@@ -81,6 +54,9 @@ class TeachResult:
 
 class Teacher(Protocol):
     name: str
+    # Longest side of the images the teacher is shown (0: it reads none). The pipeline
+    # hands it images already at that size, so full-resolution pixels never wait on it.
+    image_side: int
 
     def describe(self) -> dict[str, Any]:
         """JSON-able identity (no secrets): recorded in the manifest and the run-id hash."""

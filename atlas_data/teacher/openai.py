@@ -14,28 +14,17 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from atlas_data.teacher.base import (
-    ChatError,
-    Reasoning,
-    StepText,
-    TeachRequest,
-    TeachResult,
-    Usage,
-)
-from atlas_data.teacher.client import (
-    DEFAULT_IMAGE_MAX_SIDE,
-    Completion,
-    Endpoint,
-    EndpointConfig,
-    Prompt,
-    describe_endpoint,
-)
+from atlas_data.config import DEFAULT_BUDGET_SIDE
+from atlas_data.llm import Completion, Endpoint, EndpointConfig, Prompt, Usage
+from atlas_data.ops import spec_of
+from atlas_data.rejection import Rejection
+from atlas_data.teacher.base import Reasoning, StepText, TeachRequest, TeachResult
 
 PROMPT_VERSION = 1
 SCHEMA_NAME = "atlas_reasoning"
-DEFAULT_CONCURRENCY = 16  # fits one vLLM server; raise it for hosted APIs
 
 REASONING_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -84,35 +73,22 @@ _REFUSAL = re.compile(
 )
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 
-OPTION_NAMES = (
-    "model",
-    "base_url",
-    "concurrency",
-    "cache_dir",
-    "timeout",
-    "max_retries",
-    "backoff",
-    "probe",
-    "image_max_side",
-    "temperature",
-    "max_tokens",
-    "structured",
-    "hint_answer",
-    "judge_model",
-)
 
+@dataclass(frozen=True)
+class TeacherOptions(EndpointConfig):
+    """``--teacher-opt`` keys of the openai teacher: the endpoint's, plus how to ask."""
 
-def _describe_op(name: str, params: dict[str, Any]) -> str:
-    """A coordinate-free description, so the teacher has nothing to leak into the prose."""
-    if name == "zoom":
-        return f"zoom into a region, magnified x{float(params.get('factor', 1)):g}"
-    return {
-        "aux_line": "draw an auxiliary line between two points",
-        "arrow": "draw an arrow from one place towards another",
-        "box": "draw a box around a region",
-        "point_mark": "put a numbered mark on each matching object",
-        "text_label": "write a label on the image",
-    }.get(name, f"apply the operation {name!r}")
+    image_max_side: int = DEFAULT_BUDGET_SIDE
+    temperature: float = 0.0
+    max_tokens: int = 1024
+    structured: str = "json_schema"  # json_schema | json_object | none
+    hint_answer: bool = True
+
+    def __post_init__(self) -> None:
+        if self.structured not in ("json_schema", "json_object", "none"):
+            raise ValueError(
+                f"structured must be json_schema, json_object or none: {self.structured!r}"
+            )
 
 
 def build_prompt(request: TeachRequest, max_side: int, hint_answer: bool = True) -> Prompt:
@@ -129,10 +105,11 @@ def build_prompt(request: TeachRequest, max_side: int, hint_answer: bool = True)
     lines.append(f"Number of operations: {len(request.steps)}")
     content: list[dict[str, Any]] = [{"type": "text", "text": "\n".join(lines)}]
     content.append({"type": "text", "text": "Original image:"})
-    content.append(prompt.add_image(request.image))
+    if request.image is not None:
+        content.append(prompt.add_image(request.image))
     for k, step in enumerate(request.steps, start=1):
         op = step.operation
-        text = f"Operation {k}: {_describe_op(op.name, dict(op.params))}."
+        text = f"Operation {k}: {spec_of(op.name).describe(dict(op.params))}."
         reveals = str(step.judgement.evidence.get("reveals", "")).strip()
         if reveals:
             text += f" A checker noted that its result shows: {reveals}."
@@ -218,61 +195,18 @@ class OpenAITeacher:
 
     name = "openai"
 
-    def __init__(
-        self,
-        model: str = "",
-        base_url: str = "",
-        concurrency: int = DEFAULT_CONCURRENCY,
-        cache_dir: str | None = "data/cache/teacher",
-        timeout: float = 120.0,
-        max_retries: int = 4,
-        backoff: float = 1.0,
-        probe: bool = True,
-        image_max_side: int = DEFAULT_IMAGE_MAX_SIDE,
-        temperature: float = 0.0,
-        max_tokens: int = 1024,
-        structured: str = "json_schema",
-        hint_answer: bool = True,
-        judge_model: str | None = None,  # read by the flip judge, not by the teacher
-    ) -> None:
-        if structured not in ("json_schema", "json_object", "none"):
-            raise ValueError(f"structured must be json_schema, json_object or none: {structured!r}")
-        self.config = EndpointConfig(
-            model=model,
-            base_url=base_url,
-            timeout=float(timeout),
-            max_retries=int(max_retries),
-            backoff=float(backoff),
-            cache_dir=cache_dir,
-            probe=bool(probe),
-        )
-        self.endpoint = Endpoint(self.config, concurrency=int(concurrency))
-        self.image_max_side = int(image_max_side)
-        self.temperature = float(temperature)
-        self.max_tokens = int(max_tokens)
-        self.structured = structured
-        self.hint_answer = bool(hint_answer)
+    def __init__(self, options: TeacherOptions) -> None:
+        self.options = options
+        self.endpoint = Endpoint(options)
+        self.structured = options.structured  # may fall back to "none" on an old server
+        self.image_side = options.image_max_side
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> OpenAITeacher:
-        unknown = sorted(set(options) - set(OPTION_NAMES))
-        if unknown:
-            raise ValueError(
-                f"unknown teacher option(s) {unknown}; known: {', '.join(OPTION_NAMES)}"
-            )
-        return cls(**options)
+        return cls(TeacherOptions.from_options(options))
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            **describe_endpoint(self.config),
-            "image_max_side": self.image_max_side,
-            "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
-            "structured": self.structured,
-            "hint_answer": self.hint_answer,
-            "prompt_version": PROMPT_VERSION,
-        }
+        return {"name": self.name, **self.options.describe(), "prompt_version": PROMPT_VERSION}
 
     @property
     def usage(self) -> Usage:
@@ -280,7 +214,8 @@ class OpenAITeacher:
         return self.endpoint.usage
 
     def _params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        o = self.options
+        params: dict[str, Any] = {"temperature": o.temperature, "max_tokens": o.max_tokens}
         if self.structured == "json_schema":
             params["response_format"] = {
                 "type": "json_schema",
@@ -294,12 +229,12 @@ class OpenAITeacher:
         usage = Usage()
         # Building the prompt hashes every image's pixels: keep it off the event loop.
         prompt = await asyncio.to_thread(
-            build_prompt, request, self.image_max_side, self.hint_answer
+            build_prompt, request, self.options.image_max_side, self.options.hint_answer
         )
         try:
             try:
                 completion = await self.endpoint.complete(prompt, self._params(), usage)
-            except ChatError as exc:
+            except Rejection as exc:
                 if exc.reason != "teacher_bad_request" or self.structured == "none":
                     raise
                 if "response_format" not in exc.detail and "json_schema" not in exc.detail:
@@ -307,7 +242,7 @@ class OpenAITeacher:
                 # The server does not do structured outputs: ask in prose, parse tolerantly.
                 self.structured = "none"
                 completion = await self.endpoint.complete(prompt, self._params(), usage)
-        except ChatError as exc:
+        except Rejection as exc:
             return TeachResult(None, exc.reason, exc.detail, usage=usage)
         result = parse_reasoning(completion)
         result.usage = usage

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from atlas_data.ops import spec_of
 from atlas_data.teacher.base import Reasoning, StepText, TeachRequest, TeachResult, Usage
 
 PREAMBLES = (
@@ -19,39 +20,6 @@ PREAMBLES = (
     "Looking at the whole image first, the relevant part is hard to make out directly.",
     "To answer reliably I need a closer, more structured look at the image.",
 )
-
-INTENTS: dict[str, tuple[str, ...]] = {
-    "zoom": (
-        "I will zoom into the region that holds the detail so it becomes legible.",
-        "Let me crop and magnify the area where that detail sits.",
-        "I should enlarge that part of the image to read it properly.",
-    ),
-    "aux_line": (
-        "I will draw an auxiliary line between the two points to check the geometry.",
-        "Let me connect the two points with a straight line.",
-        "A straight segment between the points will make this clear, so I draw it.",
-    ),
-    "arrow": (
-        "I will extend the direction it indicates with an arrow to see where it leads.",
-        "Let me draw an arrow along the indicated direction.",
-        "Following the direction is easier with an explicit arrow, so I draw one.",
-    ),
-    "box": (
-        "I will draw a box around the region that stands out to localise it.",
-        "Let me outline the candidate region so its position is unambiguous.",
-        "Boxing that region will pin down exactly where it is.",
-    ),
-    "point_mark": (
-        "I will mark and number each matching object so none is missed or counted twice.",
-        "Let me put a numbered mark on every object that matches.",
-        "Numbering the matching objects one by one will give a reliable count.",
-    ),
-    "text_label": (
-        "I will write a label on the image to keep track of this.",
-        "Let me annotate the image with a short label.",
-    ),
-}
-GENERIC_INTENT = ("I will apply a visual operation to look more closely.",)
 
 OBSERVATION_LEADS = (
     "Now {}.",
@@ -72,6 +40,7 @@ class TemplateTeacher:
     """Offline teacher: writes reasoning from the question, the operations and their evidence."""
 
     name = "template"
+    image_side = 0  # writes from the judges' evidence, never from pixels
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "version": 1}
@@ -90,7 +59,7 @@ class TemplateTeacher:
                     reason="teacher_no_evidence",
                     detail=f"{chosen.operation.name}: the judge recorded nothing the result shows",
                 )
-            intent = rng.choice(INTENTS.get(chosen.operation.name, GENERIC_INTENT))
+            intent = rng.choice(spec_of(chosen.operation.name).intents)
             steps.append(StepText(intent, rng.choice(OBSERVATION_LEADS).format(reveals)))
         return TeachResult(
             Reasoning(

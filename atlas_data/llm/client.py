@@ -1,4 +1,4 @@
-"""One OpenAI-compatible chat endpoint, as the teacher and the answer-flip judge use it.
+"""One OpenAI-compatible chat endpoint, below both the teacher and the model judges.
 
 Everything that talks HTTP lives here: image encoding into data URLs (off the event loop),
 the response cache, retries with backoff, jitter and ``Retry-After``, a per-request
@@ -18,19 +18,46 @@ import os
 import random
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any
+import typing
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Self, TypeVar
 
 import openai
 from openai.types.chat import ChatCompletion
 from PIL import Image
 
+from atlas_data.config import DEFAULT_BUDGET_SIDE, check_keys
+from atlas_data.llm.cache import DEFAULT_CACHE_DIR, ResponseCache, cache_key
 from atlas_data.ops.image_io import downscale_to
-from atlas_data.teacher.base import ChatError, TeacherUnavailable, Usage
-from atlas_data.teacher.cache import DEFAULT_CACHE_DIR, ResponseCache, cache_key
+from atlas_data.rejection import Rejection
+
+T = TypeVar("T")
+
+
+@dataclass
+class Usage:
+    """Requests, tokens, cache hits and retries spent; summed per sample, shard and run."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+
+    def add(self, other: Usage) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def to_json(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+class TeacherUnavailable(RuntimeError):
+    """The endpoint is unreachable or lacks the model: the run stops, no sample is taught."""
+
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_IMAGE_MAX_SIDE = 1024
 JPEG_QUALITY = 90
 FLAT_COLOURS = 256  # at most this many colours in a thumbnail: a flat image, sent as PNG
 MAX_RETRY_AFTER = 60.0
@@ -79,7 +106,7 @@ class Prompt:
 
     messages: list[dict[str, Any]]
     images: dict[str, Image.Image] = field(default_factory=dict)
-    max_side: int = DEFAULT_IMAGE_MAX_SIDE
+    max_side: int = DEFAULT_BUDGET_SIDE
 
     def add_image(self, img: Image.Image) -> dict[str, Any]:
         digest = image_digest(img, self.max_side)
@@ -152,19 +179,67 @@ def classify(exc: BaseException) -> tuple[str, bool]:
     return "teacher_error", False
 
 
-@dataclass
+_OPERATIONAL = {"operational": True}  # how fast or where, never what the model answers
+
+
+@dataclass(frozen=True)
 class EndpointConfig:
-    model: str
+    """One model behind an OpenAI-compatible URL, and how to talk to it.
+
+    The teacher's options extend this (``teacher/openai.py``) and the flip judge uses it as
+    it is: each option is declared once, here or there. Fields marked operational are not
+    part of what :meth:`describe` (and so the run id) records.
+    """
+
+    model: str = ""
     base_url: str = ""
-    timeout: float = 120.0
-    max_retries: int = 4
-    backoff: float = 1.0  # seconds before the first retry; doubles each time, with jitter
-    backoff_cap: float = 30.0
-    cache_dir: str | None = DEFAULT_CACHE_DIR  # None: no cache
-    probe: bool = True
+    concurrency: int = field(default=16, metadata=_OPERATIONAL)  # one vLLM server's worth
+    timeout: float = field(default=120.0, metadata=_OPERATIONAL)
+    max_retries: int = field(default=4, metadata=_OPERATIONAL)
+    # seconds before the first retry; doubles each time, with jitter
+    backoff: float = field(default=1.0, metadata=_OPERATIONAL)
+    cache_dir: str | None = field(default=DEFAULT_CACHE_DIR, metadata=_OPERATIONAL)
+    probe: bool = field(default=True, metadata=_OPERATIONAL)
+
+    BACKOFF_CAP: ClassVar[float] = 30.0
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], what: str = "teacher option") -> Self:
+        """Built from user options (CLI ``--teacher-opt``, a deployment's dict): unknown
+        keys name the known ones; values are coerced to the declared types."""
+        names = [f.name for f in fields(cls)]
+        check_keys(options, names, what)
+        hints = typing.get_type_hints(cls)
+        return cls(**{k: _coerce(v, hints[k], k) for k, v in options.items()})
 
     def resolved_base_url(self) -> str:
         return (self.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+
+    def describe(self) -> dict[str, Any]:
+        """What identifies the model's answers (manifest, run id): never a key or a speed."""
+        doc = {
+            f.name: getattr(self, f.name) for f in fields(self) if not f.metadata.get("operational")
+        }
+        doc["base_url"] = self.resolved_base_url()
+        return doc
+
+
+def _coerce(value: Any, hint: Any, name: str) -> Any:
+    """``--teacher-opt timeout=30`` arrives as a number or a string: make it the declared type."""
+    kinds = [t for t in typing.get_args(hint) or (hint,) if t is not type(None)]
+    if value is None or any(isinstance(value, t) and not isinstance(value, bool) for t in kinds):
+        return value
+    kind = kinds[0]
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                return str(value).lower() in ("1", "true", "yes", "on")
+            raise ValueError(value)
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a {kind.__name__}, got {value!r}") from None
 
 
 def _api_key() -> str:
@@ -173,9 +248,14 @@ def _api_key() -> str:
 
 
 class Endpoint:
-    """Cached, retried chat completions against one model; async and sync entry points."""
+    """Cached, retried chat completions against one model.
 
-    def __init__(self, config: EndpointConfig, concurrency: int = 16) -> None:
+    One async core (:meth:`complete`); :meth:`complete_sync` is a thin wrapper for callers
+    in worker threads (judges): it runs the same coroutine on the endpoint's own event loop
+    in a background thread, so both paths share one client, probe and retry policy.
+    """
+
+    def __init__(self, config: EndpointConfig) -> None:
         if not config.model:
             raise ValueError(
                 "an OpenAI-compatible teacher needs a model: pass --model NAME "
@@ -184,17 +264,18 @@ class Endpoint:
         self.config = config
         self.base_url = config.resolved_base_url()
         self.cache = ResponseCache(config.cache_dir) if config.cache_dir else None
-        self.concurrency = max(1, int(concurrency))
+        self.concurrency = max(1, int(config.concurrency))
         self.usage = Usage()
         self._usage_lock = threading.Lock()
         self._async: openai.AsyncOpenAI | None = None
-        self._sync: openai.OpenAI | None = None
         self._sem: asyncio.Semaphore | None = None
         self._probe_lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # the sync wrapper's loop
+        self._loop_lock = threading.Lock()
 
-    # -- clients (built lazily: a fully cached run never opens a connection)
+    # -- the client (built lazily: a fully cached run never opens a connection)
 
-    def _async_client(self) -> openai.AsyncOpenAI:
+    def _client(self) -> openai.AsyncOpenAI:
         if self._async is None:
             self._async = openai.AsyncOpenAI(
                 api_key=_api_key(),
@@ -206,16 +287,6 @@ class Endpoint:
                 http_client=openai.DefaultAioHttpClient(timeout=self.config.timeout),
             )
         return self._async
-
-    def _sync_client(self) -> openai.OpenAI:
-        if self._sync is None:
-            self._sync = openai.OpenAI(
-                api_key=_api_key(),
-                base_url=self.base_url,
-                timeout=self.config.timeout,
-                max_retries=0,
-            )
-        return self._sync
 
     # -- the probe
 
@@ -240,21 +311,6 @@ class Endpoint:
             ) from None
         # Other statuses (404: no /models route, …) do not prove the endpoint wrong: go on.
 
-    def probe_sync(self) -> None:
-        key = (self.base_url, self.config.model)
-        if not self.config.probe or key in _PROBED:
-            return
-        with _PROBE_LOCK:
-            if key in _PROBED:
-                return
-            try:
-                ids = [m.id for m in self._sync_client().models.list()]
-            except openai.OpenAIError as exc:
-                self._probe_failed(exc)
-                ids = []
-            self._check_models(ids)
-            _PROBED.add(key)
-
     async def probe(self) -> None:
         key = (self.base_url, self.config.model)
         if not self.config.probe or key in _PROBED:
@@ -262,17 +318,16 @@ class Endpoint:
         if self._probe_lock is None:
             self._probe_lock = asyncio.Lock()
         async with self._probe_lock:
-            if key not in _PROBED:
-                await self._probe_once(key)
-
-    async def _probe_once(self, key: tuple[str, str]) -> None:
-        try:
-            ids = [m.id async for m in self._async_client().models.list()]
-        except openai.OpenAIError as exc:
-            self._probe_failed(exc)
-            ids = []
-        self._check_models(ids)
-        _PROBED.add(key)
+            if key in _PROBED:
+                return
+            try:
+                ids = [m.id async for m in self._client().models.list()]
+            except openai.OpenAIError as exc:
+                self._probe_failed(exc)
+                ids = []
+            self._check_models(ids)
+            with _PROBE_LOCK:
+                _PROBED.add(key)
 
     # -- requests
     # The body goes through the client's plain ``post``: ``chat.completions.create`` first
@@ -286,7 +341,7 @@ class Endpoint:
         after = retry_after_seconds(exc)
         if after is not None:
             return min(after, MAX_RETRY_AFTER) + random.uniform(0, 0.1)
-        base = min(self.config.backoff_cap, self.config.backoff * 2**attempt)
+        base = min(self.config.BACKOFF_CAP, self.config.backoff * 2**attempt)
         return base * random.uniform(0.5, 1.5)
 
     def _record(self, response: Any, retries: int, usage: Usage) -> Completion:
@@ -307,16 +362,11 @@ class Endpoint:
             refusal=getattr(msg, "refusal", None) or "",
         )
 
-    def _lookup(
-        self, prompt: Prompt, params: dict[str, Any], usage: Usage
-    ) -> tuple[str, Completion | None]:
-        key = self.key(prompt, params)
-        return key, self._hit(key, usage)
-
     def _prepare(
         self, prompt: Prompt, params: dict[str, Any], usage: Usage
     ) -> tuple[str, Completion | None, list[dict[str, Any]]]:
-        key, hit = self._lookup(prompt, params, usage)
+        key = self.key(prompt, params)
+        hit = self._hit(key, usage)
         return key, hit, [] if hit is not None else prompt.materialize()
 
     def _hit(self, key: str, usage: Usage) -> Completion | None:
@@ -336,20 +386,19 @@ class Endpoint:
                 key, {"text": c.text, "finish_reason": c.finish_reason, "refusal": c.refusal}
             )
 
-    def _give_up(self, exc: BaseException, attempts: int, usage: Usage) -> ChatError:
+    def _give_up(self, exc: BaseException, attempts: int, usage: Usage) -> Rejection:
         reason, _ = classify(exc)
         with self._usage_lock:
             usage.retries += attempts - 1
             self.usage.retries += attempts - 1
         status = getattr(exc, "status_code", None)
         what = f"HTTP {status}" if status else type(exc).__name__
-        return ChatError(
-            reason,
-            f"{what} from {self.base_url} after {attempts} attempt(s): {str(exc)[:300]}",
+        return Rejection(
+            reason, f"{what} from {self.base_url} after {attempts} attempt(s): {str(exc)[:300]}"
         )
 
     async def complete(self, prompt: Prompt, params: dict[str, Any], usage: Usage) -> Completion:
-        """One chat completion, from the cache or the endpoint. Raises :class:`ChatError`."""
+        """One chat completion, from the cache or the endpoint. Raises :class:`Rejection`."""
         # Hashing the prompt, reading the cache and encoding the images are CPU and disk
         # work: off the loop, in one hop, and before the semaphore, so a concurrency slot
         # is held only while a request is on the wire.
@@ -363,7 +412,7 @@ class Endpoint:
             attempt = 0
             while True:
                 try:
-                    response = await self._async_client().post(
+                    response = await self._client().post(
                         "/chat/completions",
                         body={"model": self.config.model, "messages": messages, **params},
                         cast_to=ChatCompletion,
@@ -380,45 +429,32 @@ class Endpoint:
             await asyncio.to_thread(self._store, key, completion)
         return completion
 
+    # -- the sync wrapper
+
+    def _background_loop(self) -> asyncio.AbstractEventLoop:
+        with self._loop_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="llm-endpoint", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
+    def _run(self, coro: Awaitable[T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._background_loop()).result()  # type: ignore[arg-type]
+
     def complete_sync(self, prompt: Prompt, params: dict[str, Any], usage: Usage) -> Completion:
-        """The same as :meth:`complete`, blocking: for judges, which run in worker threads."""
-        key = self.key(prompt, params)
-        hit = self._hit(key, usage)
-        if hit is not None:
-            return hit
-        self.probe_sync()
-        messages = prompt.materialize()
-        attempt = 0
-        while True:
-            try:
-                response = self._sync_client().post(
-                    "/chat/completions",
-                    body={"model": self.config.model, "messages": messages, **params},
-                    cast_to=ChatCompletion,
-                )
-                break
-            except openai.OpenAIError as exc:
-                _, retryable = classify(exc)
-                if not retryable or attempt >= self.config.max_retries:
-                    raise self._give_up(exc, attempt + 1, usage) from None
-                time.sleep(self._delay(exc, attempt))
-                attempt += 1
-        completion = self._record(response, attempt, usage)
-        self._store(key, completion)
-        return completion
+        """:meth:`complete` for callers in worker threads (judges); blocks until done."""
+        return self._run(self.complete(prompt, params, usage))
 
     async def aclose(self) -> None:
         if self._async is not None:
             await self._async.close()
             self._async = None
-        self.close_sync()
 
     def close_sync(self) -> None:
-        if self._sync is not None:
-            self._sync.close()
-            self._sync = None
-
-
-def describe_endpoint(config: EndpointConfig) -> dict[str, Any]:
-    """What identifies the endpoint in a manifest: never the key."""
-    return {"model": config.model, "base_url": config.resolved_base_url()}
+        """Close the client and stop the background loop, if the sync path started one."""
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self.aclose(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)

@@ -1,0 +1,201 @@
+"""Every run option, declared once: its default, its help text and its role.
+
+The CLI's ``run`` options (:mod:`atlas_data.cli`) and the Prefect flow's parameters
+(``flows/synth.py``) are generated from :class:`RunConfig`'s fields, and the manifest
+records :meth:`RunConfig.public` — so an option added here exists everywhere, and one
+cannot be added anywhere else. A role says what an option changes:
+
+- ``rows``: the rows a run writes. Part of the run's identity (its id hash): a rerun with
+  a different value is a different run, not a resumed one.
+- ``where``: only where the output goes or how it is named. Not part of the identity.
+
+Secrets are never written down: an option *key* inside ``source_options`` or
+``teacher_options`` whose name holds a secret word (``api_key``, ``auth_token``, not
+``max_tokens``) is dropped from the identity, the manifest and the dataset card alike.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+from atlas_data.formats import get_preset
+
+Role = Literal["rows", "where"]
+
+SPLITS = ("sft", "rl", "both")
+DEFAULT_BUDGET_SIDE = 1024  # the trainee's view: longest side in px (Qwen2.5-VL-like budget)
+DEFAULT_MAX_PIXELS = 64_000_000  # ~8000x8000: past this an image is refused, not decoded
+DEFAULT_SHARD_SIZE = 64  # a shard is seconds of work; orchestration per shard is ~50 ms
+DEFAULT_OUT = "data/runs"
+
+SECRET_WORDS = frozenset(
+    {"key", "apikey", "token", "secret", "password", "auth", "authorization", "credential"}
+)
+
+
+def is_secret(option: str) -> bool:
+    """Whether an option name holds a secret (``api_key``, ``auth_token``; not ``max_tokens``)."""
+    return any(w in SECRET_WORDS for w in re.split(r"[^a-z0-9]+", option.lower()))
+
+
+def without_secrets(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if not is_secret(k)}
+
+
+def check_keys(given: Mapping[str, Any], known: list[str] | tuple[str, ...], what: str) -> None:
+    """Unknown keys are an error that names the known ones (a misspelling never goes unseen)."""
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {what}(s) {unknown}; known: {', '.join(known)}")
+
+
+def option(default: Any, help: str, role: Role = "rows", *, flag: str | None = None) -> Any:
+    """A :class:`RunConfig` field with its help text, role and (optional) CLI flag name."""
+    meta = {"help": help, "role": role, "flag": flag}
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run. Equal configs give equal run ids and equal rows."""
+
+    split: str = option("sft", "Which split to write: sft, rl or both.")
+    source: str = option("synthetic", "Source adapter: synthetic (embedded default), local or hf.")
+    source_options: dict[str, Any] = option(
+        {}, "Source option key=value (repeatable), e.g. families=small_text.", flag="source-opt"
+    )
+    n: int | None = option(
+        None,
+        "Samples to take. Default: every record of a local or hf source; 200 synthetic ones.",
+    )
+    seed: int = option(0, "Seed for the synthetic source and the proposals.")
+    teacher: str = option(
+        "template", "Teacher: template (offline) or openai (any compatible endpoint)."
+    )
+    teacher_options: dict[str, Any] = option(
+        {}, "Teacher option key=value (repeatable), e.g. temperature=0.2.", flag="teacher-opt"
+    )
+    judges: list[str] = option(
+        ["annotation"], "Judge: annotation, ocr, flip (repeatable; all must agree).", flag="judge"
+    )
+    judge_model: str | None = option(
+        None, "Model the flip judge asks (default: the teacher's --model, same endpoint)."
+    )
+    judge_max_side: int = option(
+        DEFAULT_BUDGET_SIDE, "Longest side at which judges view images (the trainee's budget)."
+    )
+    preset: str = option("atlas", "Output format preset: atlas or think-answer.")
+    vocab_path: str | None = option(
+        None, "A vocabulary JSON file (default: the paper's five tokens).", flag="vocab"
+    )
+    max_pixels: int = option(
+        DEFAULT_MAX_PIXELS, "Refuse (as a rejection row) images with more pixels than this."
+    )
+    shard_size: int = option(DEFAULT_SHARD_SIZE, "Samples per Parquet shard.")
+    out: str = option(DEFAULT_OUT, "Folder that holds run folders.", "where")
+    run_id: str | None = option(
+        None, "Run folder name (default: source, split and a hash of the config).", "where"
+    )
+
+    def __post_init__(self) -> None:
+        if self.split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}")
+        if self.n is not None and self.n < 1:
+            raise ValueError(f"n must be at least 1, got {self.n}")
+        for name in ("shard_size", "judge_max_side", "max_pixels"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.judges:
+            raise ValueError("at least one judge is needed: --judge annotation, ocr or flip")
+        get_preset(self.preset)  # names the presets when it is not one
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> RunConfig:
+        """A config from a parameter mapping (a deployment's, a manifest's); unknown keys are
+        an error that names the known ones, so a misspelt ``--param`` never goes unseen."""
+        check_keys(params, option_names(), "run option")
+        return cls(**dict(params))
+
+    def rows_identity(self) -> dict[str, Any]:
+        """The options that change the rows, secrets removed (the run id hashes these plus
+        what the teacher and vocabulary say they are)."""
+        ident = {f.name: getattr(self, f.name) for f in fields(self) if role(f.name) == "rows"}
+        ident["source_options"] = without_secrets(self.source_options)
+        # The teacher's own description stands for its options (RunPlan adds it): speed
+        # and cache settings change no row, so changing them resumes the same run.
+        del ident["teacher_options"]
+        return ident
+
+    def public(self) -> dict[str, Any]:
+        """Every option as the manifest records it: no secret ever."""
+        doc = asdict(self)
+        doc["source_options"] = without_secrets(self.source_options)
+        doc["teacher_options"] = without_secrets(self.teacher_options)
+        return json.loads(json.dumps(doc, default=str))
+
+    def kinds(self) -> tuple[str, ...]:
+        return ("sft", "rl") if self.split == "both" else (self.split,)
+
+
+def option_names() -> list[str]:
+    return [f.name for f in fields(RunConfig)]
+
+
+def role(name: str) -> Role:
+    role: Role = RunConfig.__dataclass_fields__[name].metadata["role"]
+    return role
+
+
+@dataclass(frozen=True)
+class OptionInfo:
+    """What a front end (CLI, flow) needs to expose one option."""
+
+    name: str
+    default: Any
+    annotation: Any
+    help: str
+    flag: str
+
+
+def options() -> list[OptionInfo]:
+    """Every :class:`RunConfig` option, in declaration order."""
+    hints = typing.get_type_hints(RunConfig)
+    out = []
+    for f in fields(RunConfig):
+        default = f.default_factory() if callable(f.default_factory) else f.default
+        flag = f.metadata["flag"] or f.name.replace("_", "-")
+        out.append(OptionInfo(f.name, default, hints[f.name], f.metadata["help"], flag))
+    return out
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """A CLI convenience flag that sets one key of ``source_options`` or ``teacher_options``."""
+
+    flag: str
+    into: Literal["source_options", "teacher_options"]
+    key: str
+    help: str
+
+
+SHORTCUTS = (
+    Shortcut("dataset", "source_options", "dataset", "--source hf: hub name, folder or Parquet."),
+    Shortcut("hf-split", "source_options", "split", "--source hf: dataset split."),
+    Shortcut("hf-config", "source_options", "config", "--source hf: dataset config."),
+    Shortcut("map", "source_options", "map", "Column map, e.g. image=img,question=query,bbox=box."),
+    Shortcut("root", "source_options", "root", "--source local: the image folder."),
+    Shortcut("questions", "source_options", "questions", "--source local: JSONL/CSV/Parquet."),
+    Shortcut("model", "teacher_options", "model", "Teacher model name (--teacher openai)."),
+    Shortcut("base-url", "teacher_options", "base_url", "OpenAI-compatible base URL (…/v1)."),
+    Shortcut(
+        "teacher-concurrency", "teacher_options", "concurrency", "Concurrent teacher requests."
+    ),
+    Shortcut("cache-dir", "teacher_options", "cache_dir", "Teacher response cache folder."),
+)

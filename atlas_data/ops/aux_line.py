@@ -1,0 +1,65 @@
+"""aux_line: draw an auxiliary straight line between two points. Token: line."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from atlas_data.ops.lines import line_ends
+from atlas_data.ops.params import COLOR, WIDTH, Point, check_color, stroke_width
+from atlas_data.ops.spec import (
+    POINT_TOL,
+    Match,
+    MatchContext,
+    Need,
+    OpSpec,
+    ProposeContext,
+    centre,
+)
+
+
+def apply(
+    img: Image.Image, start: Any, end: Any, color: Any = "red", width: Any = None
+) -> Image.Image:
+    a, b = line_ends(img, start, end)
+    rgb, w = check_color(color), stroke_width(width, img)
+    out = img.copy()
+    ImageDraw.Draw(out).line([a, b], fill=rgb, width=w)
+    return out
+
+
+def variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, Any]]:
+    """Lines from the same start to each other object: plausible, wrong constructions."""
+    start = params["start"]
+    return [
+        {**params, "end": centre(obj)} for obj in ctx.objects if math.dist(start, centre(obj)) >= 2
+    ]
+
+
+def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
+    """Helpful when both ends are near the needed ends (either way round)."""
+    p, q = params, need.params
+    d_same = math.dist(p["start"], q["start"]) + math.dist(p["end"], q["end"])
+    d_swap = math.dist(p["start"], q["end"]) + math.dist(p["end"], q["start"])
+    err = min(d_same, d_swap) / 2 / ctx.diagonal
+    score = round(max(0.0, 1 - err / (4 * POINT_TOL)), 4)
+    return Match(err <= POINT_TOL, score, {"endpoint_err": round(err, 4)})
+
+
+SPEC = OpSpec(
+    name="aux_line",
+    category="line",
+    meaning="Draw an auxiliary straight line between two points.",
+    params={"start": Point(), "end": Point(), "color": COLOR, "width": WIDTH},
+    apply=apply,
+    describe=lambda p: "draw an auxiliary line between two points",
+    intents=(
+        "I will draw an auxiliary line between the two points to check the geometry.",
+        "Let me connect the two points with a straight line.",
+        "A straight segment between the points will make this clear, so I draw it.",
+    ),
+    match=match,
+    variants=variants,
+)

@@ -1,0 +1,55 @@
+"""box: draw a rectangle around a region to localise it. Token: shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from atlas_data.ops.params import COLOR, WIDTH, Box, check_box, check_color, stroke_width
+from atlas_data.ops.spec import Match, MatchContext, Need, OpSpec, ProposeContext
+
+MIN_IOU = 0.5
+
+
+def apply(img: Image.Image, box: Any, color: Any = "red", width: Any = None) -> Image.Image:
+    x0, y0, x1, y1 = check_box(box, img)
+    rgb, w = check_color(color), stroke_width(width, img)
+    out = img.copy()
+    ImageDraw.Draw(out).rectangle((x0, y0, x1 - 1, y1 - 1), outline=rgb, width=w)
+    return out
+
+
+def iou(a: Any, b: Any) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, Any]]:
+    """The same box on every other salient object."""
+    return [{**params, "box": [round(v) for v in obj]} for obj in ctx.objects]
+
+
+def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
+    overlap = iou(params["box"], need.params["box"])
+    return Match(overlap >= MIN_IOU, round(overlap, 4), {"iou": round(overlap, 4)})
+
+
+SPEC = OpSpec(
+    name="box",
+    category="shape",
+    meaning="Draw a rectangle around a region to localise it.",
+    params={"box": Box(), "color": COLOR, "width": WIDTH},
+    apply=apply,
+    describe=lambda p: "draw a box around a region",
+    intents=(
+        "I will draw a box around the region that stands out to localise it.",
+        "Let me outline the candidate region so its position is unambiguous.",
+        "Boxing that region will pin down exactly where it is.",
+    ),
+    match=match,
+    variants=variants,
+)

@@ -1,0 +1,91 @@
+"""point_mark: mark and number points, e.g. the objects being counted. Token: text."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from atlas_data.ops.params import COLOR, Param, Point, check_color, check_point, font
+from atlas_data.ops.spec import POINT_TOL, Match, MatchContext, Need, OpSpec, ProposeContext, centre
+
+MAX_POINTS = 256
+POINTS = Param(
+    {"type": "array", "items": Point().schema, "minItems": 1, "maxItems": MAX_POINTS}, True
+)
+NUMBERED = Param({"type": "boolean", "default": True})
+
+
+def apply(img: Image.Image, points: Any, color: Any = "red", numbered: Any = True) -> Image.Image:
+    """A dot on each point, numbered 1..n so the marks can be counted."""
+    if not isinstance(points, Sequence) or isinstance(points, str) or not points:
+        raise ValueError("points must be a non-empty list of [x, y]")
+    if len(points) > MAX_POINTS:
+        raise ValueError(f"at most {MAX_POINTS} points, got {len(points)}")
+    pts = [check_point(p, img, f"points[{i}]") for i, p in enumerate(points)]
+    rgb = check_color(color)
+    r = max(3, round(min(img.size) / 120))
+    f = font(max(10, 3 * r))
+    out = img.copy()
+    d = ImageDraw.Draw(out)
+    for i, (x, y) in enumerate(pts, start=1):
+        d.ellipse((x - r, y - r, x + r, y + r), fill=rgb, outline=(255, 255, 255))
+        if numbered:
+            d.text(
+                (x + r + 1, y - r - 1),
+                str(i),
+                fill=rgb,
+                font=f,
+                stroke_width=1,
+                stroke_fill=(255, 255, 255),
+            )
+    return out
+
+
+def variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, Any]]:
+    """One point missed, and marks on other objects added: miscounts, both ways."""
+    pts = [list(p) for p in params["points"]]
+    out = []
+    if len(pts) > 1:
+        drop = ctx.rng.randrange(len(pts))
+        out.append({**params, "points": pts[:drop] + pts[drop + 1 :]})
+    extra = [centre(o) for o in list(ctx.objects)[:3]]
+    if extra:
+        out.append({**params, "points": pts + extra})
+    return out
+
+
+def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
+    """Helpful when every needed point is marked exactly once and nothing else is."""
+    got, want = params["points"], need.params["points"]
+    tol = POINT_TOL * ctx.diagonal
+    unmatched = list(want)
+    hits = 0
+    for g in got:
+        near = [w for w in unmatched if math.dist(g, w) <= tol]
+        if near:
+            unmatched.remove(min(near, key=lambda w: math.dist(g, w)))
+            hits += 1
+    extra = len(got) - hits
+    ev = {"marked": len(got), "needed": len(want), "hits": hits, "extra": extra}
+    score = hits / max(len(want), 1) - 0.5 * extra / max(len(want), 1)
+    return Match(hits == len(want) and extra == 0, round(max(0.0, score), 4), ev)
+
+
+SPEC = OpSpec(
+    name="point_mark",
+    category="text",
+    meaning="Mark and number one or more points, e.g. the objects being counted.",
+    params={"points": POINTS, "color": COLOR, "numbered": NUMBERED},
+    apply=apply,
+    describe=lambda p: "put a numbered mark on each matching object",
+    intents=(
+        "I will mark and number each matching object so none is missed or counted twice.",
+        "Let me put a numbered mark on every object that matches.",
+        "Numbering the matching objects one by one will give a reliable count.",
+    ),
+    match=match,
+    variants=variants,
+)

@@ -1,0 +1,105 @@
+"""What an operation *is*, in one place: :class:`OpSpec`.
+
+Each operation module in this package defines one ``SPEC``: how to run it, its parameter
+limits (from which the vocabulary's JSON Schema is generated), a coordinate-free
+description for teachers, phrasings of intent for the offline teacher, the token category
+it belongs to, and what exploration needs of it: variants and distractors to propose
+around a needed operation, and how closely a candidate matches a needed one. Adding an
+operation is adding one module here; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from atlas_data.ops.params import Param, params_schema
+
+# The paper's token categories, in the paper's order (tokens.py maps them to spellings).
+CATEGORIES = ("manipulation", "line", "arrow", "shape", "text")
+POINT_TOL = 0.03  # of the image diagonal: how far a point may be from the needed one
+
+
+@dataclass(frozen=True)
+class Need:
+    """An operation that genuinely helps a sample, as its source knows it (ground truth).
+
+    ``reveals`` is one clause on what the result shows; ``text_height`` (px in the source)
+    tells a zoom how small the evidence is, when the source knows it.
+    """
+
+    op: str
+    params: dict[str, Any]
+    reveals: str = ""
+    text_height: float | None = None
+
+
+@dataclass(frozen=True)
+class ProposeContext:
+    """What proposing variants of a need may look at: the image size, the other salient
+    regions of the scene (for distractors) and a seeded generator."""
+
+    size: tuple[int, int]
+    objects: Sequence[Sequence[float]]
+    rng: random.Random
+
+
+@dataclass(frozen=True)
+class MatchContext:
+    """What judging a candidate against a need may look at: the image size and the
+    trainee's budget (longest side it sees, glyph height it reads)."""
+
+    size: tuple[int, int]
+    max_side: int
+    readable_px: float
+
+    @property
+    def diagonal(self) -> float:
+        return math.hypot(*self.size)
+
+
+@dataclass(frozen=True)
+class Match:
+    """How well a candidate reproduces a need: ``ok`` is the verdict, ``score`` ranks."""
+
+    ok: bool
+    score: float
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def no_variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, Any]]:
+    return []
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    name: str
+    category: str  # one of CATEGORIES: which functional token stands for it by default
+    meaning: str  # one sentence for the vocabulary table
+    params: dict[str, Param]
+    apply: Callable[..., Image.Image]  # apply(image, **params) -> a new image
+    describe: Callable[[dict[str, Any]], str]  # coordinate-free, for teachers
+    intents: tuple[str, ...]  # first-person sentences of intent, for the offline teacher
+    match: Callable[[dict[str, Any], Need, MatchContext], Match]
+    variants: Callable[[dict[str, Any], ProposeContext], list[dict[str, Any]]] = no_variants
+
+    def __post_init__(self) -> None:
+        if self.category not in CATEGORIES:
+            raise ValueError(f"{self.name}: category must be one of {CATEGORIES}")
+
+    def schema(self) -> dict[str, Any]:
+        return params_schema(self.params)
+
+
+def point_error(a: Sequence[float], b: Sequence[float], ctx: MatchContext) -> float:
+    """Distance between two points as a share of the image diagonal."""
+    return math.dist(a, b) / ctx.diagonal
+
+
+def centre(b: Sequence[float]) -> list[int]:
+    return [round((b[0] + b[2]) / 2), round((b[1] + b[3]) / 2)]

@@ -1,0 +1,50 @@
+"""text_label: write a short label (a name, a length) at a position. Token: text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from atlas_data.ops.params import COLOR, Param, Point, check_color, check_point, font
+from atlas_data.ops.spec import POINT_TOL, Match, MatchContext, Need, OpSpec, point_error
+
+TEXT = Param({"type": "string", "minLength": 1, "maxLength": 64}, True)
+
+
+def apply(img: Image.Image, position: Any, text: Any, color: Any = "red") -> Image.Image:
+    """The label's top-left corner is at ``position``."""
+    x, y = check_point(position, img, "position")
+    TEXT.check(text, "label text")
+    if not text.strip() or not text.isprintable():
+        raise ValueError(f"label text must be printable and not blank, got {text!r}")
+    rgb = check_color(color)
+    out = img.copy()
+    size = max(12, round(min(img.size) / 30))
+    ImageDraw.Draw(out).text(
+        (x, y), text, fill=rgb, font=font(size), stroke_width=1, stroke_fill=(255, 255, 255)
+    )
+    return out
+
+
+def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
+    """Helpful when it writes the needed text near the needed place."""
+    err = point_error(params["position"], need.params["position"], ctx)
+    same = str(params.get("text", "")).strip() == str(need.params.get("text", "")).strip()
+    ev = {"position_err": round(err, 4), "text_matches": same}
+    return Match(same and err <= POINT_TOL, round(float(same) * max(0.0, 1 - err), 4), ev)
+
+
+SPEC = OpSpec(
+    name="text_label",
+    category="text",
+    meaning="Write a short label (a name, a length) at a position.",
+    params={"position": Point(), "text": TEXT, "color": COLOR},
+    apply=apply,
+    describe=lambda p: "write a label on the image",
+    intents=(
+        "I will write a label on the image to keep track of this.",
+        "Let me annotate the image with a short label.",
+    ),
+    match=match,
+)

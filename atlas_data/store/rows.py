@@ -1,0 +1,114 @@
+"""Row builders, next to the schemas they fill (``store/schemas.py``): one function per
+row type, so a column is named in exactly two places — its schema and its builder."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from atlas_data.judgement import ChosenStep
+from atlas_data.sources.base import SourceRejection, SourceSample
+from atlas_data.tokens import Vocabulary
+from atlas_data.trajectory import Rendered, Trajectory, agentic_messages
+
+
+def image_struct(data: bytes, path: str) -> dict[str, Any]:
+    """The Hugging Face ``Image`` convention: bytes in the row, a file name for extensions."""
+    return {"bytes": data, "path": path}
+
+
+def operation_struct(step: ChosenStep, vocab: Vocabulary) -> dict[str, Any]:
+    """One operation with its token and the judges' verdict and evidence (queryable)."""
+    j = step.judgement
+    return {
+        "name": step.operation.name,
+        "token": vocab.token_for(step.operation.name),
+        "params": step.operation.params_json(),
+        "judge": j.judge,
+        "helpful": j.helpful,
+        "score": j.score,
+        "evidence": json.dumps(j.evidence, sort_keys=True, default=str),
+    }
+
+
+def reject_row(
+    run_id: str,
+    item: SourceSample | SourceRejection,
+    stage: str,
+    reason: str,
+    detail: str,
+    raw: str = "",
+    ops: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "run_id": run_id,
+        "task": item.task,
+        "source": item.source,
+        "stage": stage,
+        "reason": reason,
+        "detail": detail[:2000],
+        "question": item.question[:2000],
+        "raw": raw[:20000],
+        "operations": ops or [],
+    }
+
+
+def kept_rows(
+    run_id: str,
+    sample: SourceSample,
+    kinds: tuple[str, ...],
+    *,
+    trajectory: Trajectory,
+    functional: Rendered,
+    agentic: str,
+    prompt: str,
+    preset: str,
+    vocab: Vocabulary,
+    ops: list[dict[str, Any]],
+    source_image: dict[str, Any],
+    observations: list[dict[str, Any]],
+    teacher: str,
+) -> dict[str, dict[str, Any]]:
+    """The SFT and/or RL row of one kept trajectory, by kind."""
+    spans = [asdict(s) for s in functional.spans]
+    common = {
+        "id": sample.id,
+        "run_id": run_id,
+        "task": sample.task,
+        "source": sample.source,
+        "question": sample.question,
+        "answer": sample.answer,
+        "choices": sample.choices,
+        "preset": preset,
+        "vocab_hash": vocab.hash,
+        "images": [source_image],
+        "operations": ops,
+        "tokens": [s.token for s in functional.spans],
+    }
+    rows: dict[str, dict[str, Any]] = {}
+    if "sft" in kinds:
+        rows["sft"] = {
+            **common,
+            "observations": observations,
+            "messages": [
+                {"role": "user", "content": prompt},
+                {"role": "assistant", "content": functional.text},
+            ],
+            "agentic_messages": agentic_messages(trajectory, prompt, preset),
+            "text": functional.text,
+            "agentic_text": agentic,
+            "token_spans": spans,
+            "teacher": teacher,
+        }
+    if "rl" in kinds:
+        rows["rl"] = {
+            **common,
+            "data_source": f"atlas-data/{sample.source}",
+            "ability": sample.task,
+            "prompt": [{"role": "user", "content": prompt}],
+            "reference": functional.text,
+            "reference_token_spans": spans,
+        }
+    return rows
