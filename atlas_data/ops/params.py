@@ -128,7 +128,11 @@ def Box(required: bool = True) -> Param:  # noqa: N802
 
 
 def Number(  # noqa: N802
-    minimum: float, maximum: float, default: float | None = None, integer: bool = False
+    minimum: float,
+    maximum: float,
+    default: float | None = None,
+    integer: bool = False,
+    required: bool = False,
 ) -> Param:
     schema: dict[str, Any] = {
         "type": "integer" if integer else "number",
@@ -137,7 +141,7 @@ def Number(  # noqa: N802
     }
     if default is not None:
         schema["default"] = default
-    return Param(schema)
+    return Param(schema, required)
 
 
 COLOR = Param({"type": "string", "description": "colour name or #rrggbb", "default": "red"})
