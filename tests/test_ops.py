@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from atlas_data.ops import Operation
+from atlas_data.ops import Operation, specs
 from atlas_data.ops.params import MAX_OUTPUT_SIDE
 
 
@@ -145,11 +145,11 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
-    name=st.sampled_from(["zoom", "aux_line", "arrow", "box", "point_mark", "text_label"]),
+    name=st.sampled_from(sorted(specs())),  # every operation, including ones added later
     params=st.dictionaries(
-        st.sampled_from(["box", "factor", "start", "end", "points", "position", "text", "x"]),
+        st.sampled_from(sorted({p for s in specs().values() for p in s.params} | {"x"})),
         json_values,
     ),
 )
