@@ -33,7 +33,8 @@ def test_every_operation_has_an_implementation_and_param_schema():
 
     for op in DEFAULT_VOCABULARY.operations:
         assert op.name in specs()
-        assert op.params["type"] == "object" and op.params["required"]
+        assert op.params["type"] == "object" and op.params["properties"]
+        assert set(op.params["required"]) <= set(op.params["properties"])
 
 
 def test_checked_in_schemas_match_the_code(tmp_path):
