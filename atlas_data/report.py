@@ -359,10 +359,16 @@ def build_report(run: str | Path | OpenRun, n_examples: int = 12, max_side: int 
         for r in rejects_table
     )
     config = manifest.get("config", {})
+    taken = manifest.get("source", {}).get("summary")  # "300 records, 200 taken: --n 200"
     subtitle = " · ".join(
-        f"{k} {html.escape(str(config[k]))}"
-        for k in ("source", "split", "n", "seed", "teacher", "preset")
-        if k in config
+        [
+            *(
+                f"{k} {html.escape(str(config[k]))}"
+                for k in ("source", "split", "seed", "teacher", "preset")
+                if k in config
+            ),
+            *([html.escape(str(taken))] if taken else []),
+        ]
     )
     card_html = "".join(f"<div class='card'><b>{v}</b><span>{k}</span></div>" for k, v in cards)
     return f"""<!doctype html>

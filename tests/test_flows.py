@@ -320,3 +320,71 @@ def test_killing_the_served_process_then_rerunning_the_deployment(server, librar
     manifest = json.loads((root / "manifest.json").read_text())
     assert manifest["complete"] and manifest["counts"] == lib_manifest["counts"]
     assert rows(root) == lib_rows  # no lost, no duplicated rows
+
+
+def test_deployment_takes_every_option_a_cli_run_has(server, tmp_path):
+    """A served ``synth/sft-split`` run with a local source and no ``n`` (every record is
+    read), a user vocabulary and a pixel limit; an unknown parameter key is refused."""
+    from realdata_helpers import encode, scene
+
+    from atlas_data.tokens import DEFAULT_VOCABULARY
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    records = []
+    for i in range(7):
+        size = (2000, 1600) if i in (2, 5) else (1600, 1200)  # 3.2 MP: over the limit
+        img, box, code = scene(i, size)
+        (root / f"{i}.png").write_bytes(encode(img))
+        records.append({"image": f"{i}.png", "question": f"Code on tag {i}?", "answer": code})
+        records[-1]["bbox"] = box
+    (root / "q.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    vocab = DEFAULT_VOCABULARY.to_json()
+    for op in vocab["operations"]:
+        op["token"] = f"[{op['name'].upper()}]"
+    (tmp_path / "vocab.json").write_text(json.dumps(vocab))
+    out = tmp_path / "runs"
+    params = {
+        "source": "local",
+        "source_options": {"root": str(root), "questions": "q.jsonl"},
+        "vocab_path": str(tmp_path / "vocab.json"),
+        "max_pixels": 2_000_000,
+        "shard_size": 3,
+        "out": str(out),
+    }
+    api = server["PREFECT_API_URL"]
+    env = {**server, "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
+
+    def deployment_run(extra: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "prefect", "deployment", "run", "synth/sft-split"]
+        for k, v in {**params, **extra}.items():
+            cmd.append(f"--param={k}={v if isinstance(v, str) else json.dumps(v)}")
+        return subprocess.run([*cmd, "--watch"], cwd=REPO, env=env, capture_output=True, text=True)
+
+    log = tmp_path / "serve.log"
+    with background([sys.executable, "-m", "flows.serve"], env, log, "flows.serve") as served:
+        wait_until(
+            lambda: httpx.get(f"{api}/deployments/name/synth/sft-split", timeout=2).is_success,
+            served,
+            log,
+            "flows.serve",
+            120,
+        )
+        res = deployment_run({})
+        assert res.returncode == 0, res.stdout + res.stderr + log.read_text()
+        bad = deployment_run({"shards": 2})
+    assert bad.returncode != 0
+    assert "shards" in bad.stdout + bad.stderr + log.read_text()
+    assert "shard_size" in bad.stdout + bad.stderr + log.read_text()  # the known ones named
+
+    (manifest_path,) = out.glob("*/manifest.json")
+    manifest = json.loads(manifest_path.read_text())
+    c = manifest["counts"]
+    assert manifest["complete"] and manifest["source"]["records"] == 7
+    assert c["samples"] == c["kept"] + c["rejected"] == 7  # no n: every record was read
+    assert c["rejected_by_reason"] == {"too_many_pixels": 2}
+    assert manifest["config"]["max_pixels"] == 2_000_000
+    assert set(c["tokens"]) == {"[ZOOM]"}
+    assert manifest["vocabulary"]["operations"] == vocab["operations"]
+    texts = duckdb.sql(f"select text from '{manifest_path.parent}/sft/*.parquet'").fetchall()
+    assert len(texts) == 5 and all("[ZOOM]" in t and "<|" not in t for (t,) in texts)

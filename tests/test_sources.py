@@ -384,3 +384,65 @@ def test_hf_images_list_column_takes_the_single_image(tmp_path):
     items = list(HFSource.from_options({"dataset": str(tmp_path / "ds")}))
     assert isinstance(items[0], SourceSample) and items[0].answer == code
     assert [getattr(i, "reason", None) for i in items[1:]] == ["multiple_images"] * 2
+
+
+def _many_records(tmp_path: Path, count: int) -> tuple[Path, Path]:
+    """``count`` records over ten small images, a question per record."""
+    root = tmp_path / "many"
+    root.mkdir()
+    lines = []
+    for i in range(10):
+        img, box, code = scene(i, (640, 480))
+        (root / f"{i}.png").write_bytes(encode(img))
+        for k in range(count // 10):
+            lines.append({"image": f"{i}.png", "question": f"Tag code, ask {k}?", "answer": code})
+            lines[-1]["bbox"] = box
+    questions = root / "q.jsonl"
+    questions.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    return root, questions
+
+
+def test_a_local_run_without_n_reads_every_record_and_says_when_n_cut_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from atlas_data.cli import app
+
+    root, questions = _many_records(tmp_path, 300)
+    base = ["run", "--source", "local", "--root", str(root), "--questions", str(questions)]
+    base += ["--shard-size", "128", "--out", str(tmp_path / "runs")]
+    res = CliRunner().invoke(app, base)
+    assert res.exit_code == 0, res.output
+    manifest = json.loads(next((tmp_path / "runs").rglob("manifest.json")).read_text())
+    c = manifest["counts"]
+    assert c["samples"] == c["kept"] + c["rejected"] == 300 and c["kept"] > 0
+    assert manifest["source"] == {
+        "records": 300, "taken": 300, "n": None, "summary": "300 records, all taken"
+    }  # fmt: skip
+    assert "300 records, all taken" in res.output and "300/300" in res.output
+
+    again = CliRunner().invoke(app, base)  # the same command resumes the same run
+    assert again.exit_code == 0 and "resuming" in again.output
+    assert len(list((tmp_path / "runs").iterdir())) == 1
+
+    res = CliRunner().invoke(app, [*base, "--n", "200"])
+    assert res.exit_code == 0, res.output
+    assert "300 records, 200 taken: --n 200" in res.output and "200/200" in res.output
+    (cut,) = [
+        m
+        for p in (tmp_path / "runs").rglob("manifest.json")
+        if (m := json.loads(p.read_text()))["config"]["n"] == 200
+    ]
+    assert cut["counts"]["samples"] == 200
+    assert cut["source"] == {
+        "records": 300, "taken": 200, "n": 200, "summary": "300 records, 200 taken: --n 200"
+    }  # fmt: skip
+
+
+def test_an_hf_run_without_n_reads_every_row(tmp_path):
+    path = save_hf(tmp_path / "ds", 23)
+    opts = {"dataset": str(path), "map": HF_MAP}
+    manifest = run(RunConfig(source="hf", source_options=opts, out=str(tmp_path / "runs")))
+    assert manifest["counts"]["samples"] == 23 and manifest["source"]["records"] == 23
+    cut = run(RunConfig(source="hf", source_options=opts, n=10, out=str(tmp_path / "runs")))
+    assert cut["counts"]["samples"] == 10
+    assert cut["source"]["summary"] == "23 records, 10 taken: --n 10"
