@@ -16,8 +16,6 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
-
 
 def measure(tasks: int, samples: int) -> dict[str, float]:
     from prefect import flow, task
@@ -72,20 +70,11 @@ def main() -> int:
     samples = int(os.environ.get("SAMPLES", "32"))
     with ExitStack() as stack:
         if not os.environ.get("PREFECT_API_URL"):
-            from flows.local_run import background, free_port, prefect_env, wait_until
+            from flows.local_run import free_port, prefect_env, prefect_server
 
             home = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             env = prefect_env(home, free_port())
-            api, log = env["PREFECT_API_URL"], home / "server.log"
-            cmd = [sys.executable, "-m", "prefect", "server", "start"]
-            proc = stack.enter_context(background(cmd, env, log, "prefect server"))
-            wait_until(
-                lambda: httpx.get(f"{api}/health", timeout=2).status_code == 200,
-                proc,
-                log,
-                "prefect server",
-                180,
-            )
+            stack.enter_context(prefect_server(env, home / "server.log", 180))
             os.environ.update(env)
         m = measure(tasks, samples)
     for k, v in m.items():

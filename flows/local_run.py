@@ -120,6 +120,22 @@ def wait_until(
     raise RuntimeError(f"{what}: not ready after {timeout:.0f} s\n{_tail(log)}")
 
 
+@contextmanager
+def prefect_server(env: dict[str, str], log: Path, timeout: float) -> Iterator[None]:
+    """``prefect server start`` with ``env`` (from :func:`prefect_env`), up until exit."""
+    api = env["PREFECT_API_URL"]
+    cmd = [sys.executable, "-m", "prefect", "server", "start"]
+    with background(cmd, env, log, "prefect server") as proc:
+        wait_until(
+            lambda: httpx.get(f"{api}/health", timeout=2).status_code == 200,
+            proc,
+            log,
+            "prefect server",
+            timeout,
+        )
+        yield
+
+
 def parse_param(pair: str) -> tuple[str, Any]:
     """``k=v`` with ``v`` read as JSON when it parses (as ``prefect ... --param`` does)."""
     if "=" not in pair:
@@ -209,22 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         try:
             print(f"[1/4] starting a Prefect server on {api} (home {home})", flush=True)
-            server_log = logs / "server.log"
-            server = stack.enter_context(
-                background(
-                    [sys.executable, "-m", "prefect", "server", "start"],
-                    env,
-                    server_log,
-                    "prefect server",
-                )
-            )
-            wait_until(
-                lambda: httpx.get(f"{api}/health", timeout=2).status_code == 200,
-                server,
-                server_log,
-                "prefect server",
-                args.timeout,
-            )
+            stack.enter_context(prefect_server(env, logs / "server.log", args.timeout))
             print(f"      ready in {time.perf_counter() - t0:.1f} s; UI: {api[:-4]}", flush=True)
             print("[2/4] serving synth/sft-split and synth/rl-split (python -m flows.serve)")
             serve_log = logs / "serve.log"

@@ -26,7 +26,7 @@ import pytest
 from atlas_data.config import RunConfig
 from atlas_data.driver import RunPlan, predecessor_keys, run_folder, shards_to_redo
 from atlas_data.driver import run as library_run
-from flows.local_run import background, free_port, prefect_env, wait_until
+from flows.local_run import background, free_port, prefect_env, prefect_server, wait_until
 
 N, SHARD, SEED = 20, 5, 11
 PARAMS: dict[str, Any] = {"n": N, "shard_size": SHARD, "seed": SEED}
@@ -53,16 +53,7 @@ def server(tmp_path_factory) -> Iterator[dict[str, str]]:
         if os.environ.get("ATLAS_TEST_PREFECT_API_URL"):  # reuse a running server
             env["PREFECT_API_URL"] = os.environ["ATLAS_TEST_PREFECT_API_URL"]
         else:
-            api, log = env["PREFECT_API_URL"], home / "server.log"
-            cmd = [sys.executable, "-m", "prefect", "server", "start"]
-            proc = stack.enter_context(background(cmd, env, log, "prefect server"))
-            wait_until(
-                lambda: httpx.get(f"{api}/health", timeout=2).status_code == 200,
-                proc,
-                log,
-                "prefect server",
-                120,
-            )
+            stack.enter_context(prefect_server(env, home / "server.log", 120))
         with temporary_settings(updates={**updates, PREFECT_API_URL: env["PREFECT_API_URL"]}):
             yield env
             from prefect.logging.handlers import APILogHandler

@@ -9,7 +9,6 @@ import pytest
 import yaml
 from datasets import load_dataset
 from fake_hub import FakeHub
-from inspect_runs import make_run
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -19,11 +18,6 @@ from atlas_data.query import open_run, recipe_sql
 
 TOKEN = "hf_FAKEtokenForTests0123456789abcdef"
 REPO = "atlas-org/synth"
-
-
-@pytest.fixture(scope="module")
-def both_run(tmp_path_factory) -> tuple[str, dict]:
-    return make_run(str(tmp_path_factory.mktemp("p")), split="both")
 
 
 @pytest.fixture(scope="module")

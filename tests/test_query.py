@@ -19,11 +19,6 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "inspect-and-publish.md"
 
 
 @pytest.fixture(scope="module")
-def both_run(tmp_path_factory) -> tuple[str, dict]:
-    return make_run(str(tmp_path_factory.mktemp("q")), split="both")
-
-
-@pytest.fixture(scope="module")
 def rl_run(tmp_path_factory) -> tuple[str, dict]:
     return make_run(str(tmp_path_factory.mktemp("q")), split="rl")
 

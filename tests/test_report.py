@@ -24,11 +24,6 @@ N_EXAMPLES = 6
 
 
 @pytest.fixture(scope="module")
-def both_run(tmp_path_factory) -> tuple[str, dict]:
-    return make_run(str(tmp_path_factory.mktemp("r")), split="both")
-
-
-@pytest.fixture(scope="module")
 def page(both_run, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("page") / "report.html"
     res = CliRunner().invoke(

@@ -7,18 +7,11 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from atlas_data.ops import spec
 from atlas_data.ops.aux_line import variants as line_variants
 from atlas_data.ops.lines import line_ends
 from atlas_data.ops.params import COLOR, WIDTH, Number, Point, check_color, stroke_width
-from atlas_data.ops.spec import (
-    POINT_TOL,
-    Match,
-    MatchContext,
-    Need,
-    OpSpec,
-    ProposeContext,
-    point_error,
-)
+from atlas_data.ops.spec import OpSpec
 
 HEAD = Number(2, 128)
 ANGLE_TOL_DEG = 8.0
@@ -48,7 +41,7 @@ def apply(
     return out
 
 
-def variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, Any]]:
+def variants(params: dict[str, Any], ctx: spec.ProposeContext) -> list[dict[str, Any]]:
     """Arrows towards the other objects, and the reversed arrow (a classic distractor)."""
     reverse = {**params, "start": params["end"], "end": params["start"]}
     return [*line_variants(params, ctx), reverse]
@@ -58,14 +51,14 @@ def _heading(p: dict[str, Any]) -> float:
     return math.atan2(p["end"][1] - p["start"][1], p["end"][0] - p["start"][0])
 
 
-def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
+def match(params: dict[str, Any], need: spec.Need, ctx: spec.MatchContext) -> spec.Match:
     """An arrow has a direction: its start must be near the needed start, its heading close."""
     off = abs((math.degrees(_heading(params) - _heading(need.params)) + 180) % 360 - 180)
-    start_err = point_error(params["start"], need.params["start"], ctx)
-    ok = off <= ANGLE_TOL_DEG and start_err <= POINT_TOL
-    score = max(0.0, 1 - off / 90) * max(0.0, 1 - start_err / (4 * POINT_TOL))
+    start_err = spec.point_error(params["start"], need.params["start"], ctx)
+    ok = off <= ANGLE_TOL_DEG and start_err <= spec.POINT_TOL
+    score = max(0.0, 1 - off / 90) * max(0.0, 1 - start_err / (4 * spec.POINT_TOL))
     ev = {"angle_off_deg": round(off, 2), "start_err": round(start_err, 4)}
-    return Match(ok, round(score, 4), ev)
+    return spec.Match(ok, round(score, 4), ev)
 
 
 SPEC = OpSpec(

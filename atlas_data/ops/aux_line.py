@@ -7,17 +7,10 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from atlas_data.ops import spec
 from atlas_data.ops.lines import line_ends
 from atlas_data.ops.params import COLOR, WIDTH, Point, check_color, stroke_width
-from atlas_data.ops.spec import (
-    POINT_TOL,
-    Match,
-    MatchContext,
-    Need,
-    OpSpec,
-    ProposeContext,
-    centre,
-)
+from atlas_data.ops.spec import OpSpec
 
 
 def apply(
@@ -30,22 +23,24 @@ def apply(
     return out
 
 
-def variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, Any]]:
+def variants(params: dict[str, Any], ctx: spec.ProposeContext) -> list[dict[str, Any]]:
     """Lines from the same start to each other object: plausible, wrong constructions."""
     start = params["start"]
     return [
-        {**params, "end": centre(obj)} for obj in ctx.objects if math.dist(start, centre(obj)) >= 2
+        {**params, "end": spec.centre(obj)}
+        for obj in ctx.objects
+        if math.dist(start, spec.centre(obj)) >= 2
     ]
 
 
-def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
+def match(params: dict[str, Any], need: spec.Need, ctx: spec.MatchContext) -> spec.Match:
     """Helpful when both ends are near the needed ends (either way round)."""
     p, q = params, need.params
     d_same = math.dist(p["start"], q["start"]) + math.dist(p["end"], q["end"])
     d_swap = math.dist(p["start"], q["end"]) + math.dist(p["end"], q["start"])
     err = min(d_same, d_swap) / 2 / ctx.diagonal
-    score = round(max(0.0, 1 - err / (4 * POINT_TOL)), 4)
-    return Match(err <= POINT_TOL, score, {"endpoint_err": round(err, 4)})
+    score = round(max(0.0, 1 - err / (4 * spec.POINT_TOL)), 4)
+    return spec.Match(err <= spec.POINT_TOL, score, {"endpoint_err": round(err, 4)})
 
 
 SPEC = OpSpec(

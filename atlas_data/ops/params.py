@@ -101,30 +101,18 @@ class Param:
         return self.schema.get("default")
 
 
+def _coordinates(count: int, description: str, required: bool) -> Param:
+    item = {"type": "number"}
+    schema = {"type": "array", "items": item, "minItems": count, "maxItems": count}
+    return Param({**schema, "description": description}, required)
+
+
 def Point(required: bool = True) -> Param:  # noqa: N802 - a constructor, read as a type
-    return Param(
-        {
-            "type": "array",
-            "items": {"type": "number"},
-            "minItems": 2,
-            "maxItems": 2,
-            "description": "[x, y] in source-image pixels",
-        },
-        required,
-    )
+    return _coordinates(2, "[x, y] in source-image pixels", required)
 
 
 def Box(required: bool = True) -> Param:  # noqa: N802
-    return Param(
-        {
-            "type": "array",
-            "items": {"type": "number"},
-            "minItems": 4,
-            "maxItems": 4,
-            "description": "[x0, y0, x1, y1] in source-image pixels, x0 < x1, y0 < y1",
-        },
-        required,
-    )
+    return _coordinates(4, "[x0, y0, x1, y1] in source-image pixels, x0 < x1, y0 < y1", required)
 
 
 def Number(  # noqa: N802

@@ -18,11 +18,9 @@ from atlas_data.rejection import Rejection
 from atlas_data.sources.base import SourceItem
 from atlas_data.sources.local import read_inside
 from atlas_data.sources.records import (
-    ImagePolicy,
-    RecordAdapter,
+    RecordOptions,
     flag,
     record_options,
-    resolve_columns,
 )
 
 OPTIONS = ("dataset", "split", "config", "streaming", "data_dir")
@@ -87,14 +85,8 @@ class HFSource:
         split: str = "train",
         config: str | None = None,
         streaming: bool = False,
-        columns: dict[str, str] | None = None,
-        layout: str = "auto",
-        bbox_format: str = "xyxy",
-        bbox_op: str = "zoom",
-        task: str | None = None,
-        label: str | None = None,
         data_dir: str | None = None,
-        policy: ImagePolicy | None = None,
+        records: RecordOptions | None = None,
     ) -> None:
         import datasets
 
@@ -103,7 +95,11 @@ class HFSource:
         self.dataset, self.split, self.config, self.streaming = dataset, split, config, streaming
         ds = load_hf(dataset, split, config, streaming)
         names = list(ds.column_names or (ds.features or {}).keys())
-        self.columns = resolve_columns(names, columns or {}, layout)
+        local = Path(dataset).expanduser()
+        self.options = records or RecordOptions()
+        self.label = self.options.label or (local.stem if local.exists() else dataset)
+        self.adapter = self.options.adapter(names, f"hf/{self.label}", self._read_image)
+        self.columns = self.adapter.columns
         feature = (ds.features or {}).get(self.columns["image"])
         if isinstance(feature, datasets.Image):
             ds = ds.cast_column(self.columns["image"], datasets.Image(decode=False))
@@ -112,22 +108,10 @@ class HFSource:
             undecoded = list_type(datasets.Image(decode=False))
             ds = ds.cast_column(self.columns["image"], undecoded)
         self.ds = ds
-        local = Path(dataset).expanduser()
         base = data_dir or (
             str(local if local.is_dir() else local.parent) if local.exists() else None
         )
         self.root = Path(base).resolve() if base else None
-        self.label = label or (local.stem if local.exists() else dataset)
-        self.layout, self.bbox_format, self.bbox_op = layout, bbox_format, bbox_op
-        self.adapter = RecordAdapter(
-            columns=self.columns,
-            source=f"hf/{self.label}",
-            read_image=self._read_image,
-            policy=policy or ImagePolicy(),
-            bbox_format=bbox_format,
-            bbox_op=bbox_op,
-            task=task,
-        )
         if not streaming:
             self.sample = self._sample
 
@@ -140,7 +124,7 @@ class HFSource:
             config=str(own["config"]) if own.get("config") else None,
             streaming=flag(own.get("streaming", False), "streaming"),
             data_dir=str(own["data_dir"]) if own.get("data_dir") else None,
-            **shared,
+            records=shared,
         )
 
     def __len__(self) -> int:
@@ -198,9 +182,5 @@ class HFSource:
             "split": self.split,
             "config": self.config,
             "streaming": self.streaming,
-            "columns": self.columns,
-            "layout": self.layout,
-            "bbox_format": self.bbox_format,
-            "bbox_op": self.bbox_op,
-            "policy": vars(self.adapter.policy),
+            **self.options.describe(self.adapter),
         }

@@ -19,10 +19,8 @@ from atlas_data.rejection import Rejection
 from atlas_data.sources.base import SourceItem, SourceRejection, content_id
 from atlas_data.sources.records import (
     DEFAULT_MAX_FILE_BYTES,
-    ImagePolicy,
-    RecordAdapter,
+    RecordOptions,
     record_options,
-    resolve_columns,
 )
 
 OPTIONS = ("root", "questions")
@@ -95,13 +93,7 @@ class LocalSource:
         self,
         root: str,
         questions: str,
-        columns: dict[str, str] | None = None,
-        layout: str = "auto",
-        bbox_format: str = "xyxy",
-        bbox_op: str = "zoom",
-        task: str | None = None,
-        label: str | None = None,
-        policy: ImagePolicy | None = None,
+        records: RecordOptions | None = None,
     ) -> None:
         if not root or not questions:
             raise ValueError("--source local needs --root IMAGE_FOLDER and --questions FILE")
@@ -121,24 +113,15 @@ class LocalSource:
         names: list[str] = []
         for r in self.records:
             names += [k for k in r if k not in names and k != _BAD_RECORD]
-        self.columns = resolve_columns(names, columns or {}, layout)
-        self.layout, self.bbox_format, self.bbox_op = layout, bbox_format, bbox_op
-        self.adapter = RecordAdapter(
-            columns=self.columns,
-            source=f"local/{label or self.root.name}",
-            read_image=self._read_image,
-            policy=policy or ImagePolicy(),
-            bbox_format=bbox_format,
-            bbox_op=bbox_op,
-            task=task,
-        )
+        self.options = records or RecordOptions()
+        label = self.options.label or self.root.name
+        self.adapter = self.options.adapter(names, f"local/{label}", self._read_image)
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> LocalSource:
         own, shared = record_options(options, OPTIONS, "local")
-        return cls(
-            root=str(own.get("root") or ""), questions=str(own.get("questions") or ""), **shared
-        )
+        root, questions = str(own.get("root") or ""), str(own.get("questions") or "")
+        return cls(root=root, questions=questions, records=shared)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -168,9 +151,5 @@ class LocalSource:
             "name": self.name,
             "root": str(self.root),
             "questions": str(self.questions_path),
-            "columns": self.columns,
-            "layout": self.layout,
-            "bbox_format": self.bbox_format,
-            "bbox_op": self.bbox_op,
-            "policy": vars(self.adapter.policy),
+            **self.options.describe(self.adapter),
         }

@@ -126,24 +126,58 @@ class ImagePolicy:
 RECORD_OPTIONS = ("map", "layout", "bbox_format", "bbox_op", "task", "name")
 
 
+@dataclass(frozen=True)
+class RecordOptions:
+    """What every record source (local, hf) is told about its records: the column map
+    and layout, box format and operation, task, label and image policy."""
+
+    columns: dict[str, str] = field(default_factory=dict)
+    layout: str = "auto"
+    bbox_format: str = "xyxy"
+    bbox_op: str = "zoom"
+    task: str | None = None
+    label: str | None = None
+    policy: ImagePolicy = field(default_factory=ImagePolicy)
+
+    def adapter(self, names: Sequence[str], source: str, read_image: ImageReader) -> RecordAdapter:
+        """The adapter for records with these column ``names``, named ``source``."""
+        return RecordAdapter(
+            columns=resolve_columns(list(names), self.columns, self.layout),
+            source=source,
+            read_image=read_image,
+            policy=self.policy,
+            bbox_format=self.bbox_format,
+            bbox_op=self.bbox_op,
+            task=self.task,
+        )
+
+    def describe(self, adapter: RecordAdapter) -> dict[str, Any]:
+        return {
+            "columns": adapter.columns,
+            "layout": self.layout,
+            "bbox_format": self.bbox_format,
+            "bbox_op": self.bbox_op,
+            "policy": vars(self.policy),
+        }
+
+
 def record_options(
     options: Mapping[str, Any], own: Sequence[str], what: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A record source's options split into its own and the shared ones (column map, box
-    format and operation, task, label, image policy) as constructor keywords. Unknown keys
-    are an error that names the known ones."""
+) -> tuple[dict[str, Any], RecordOptions]:
+    """A record source's options split into its own and the shared ones. Unknown keys are
+    an error that names the known ones."""
     opts = dict(options)
     policy = ImagePolicy.from_options(opts)
     check_keys(opts, (*own, *RECORD_OPTIONS), f"{what} source option")
-    shared = {
-        "columns": parse_map(opts.get("map")),
-        "layout": str(opts.get("layout", "auto")),
-        "bbox_format": str(opts.get("bbox_format", "xyxy")),
-        "bbox_op": str(opts.get("bbox_op", "zoom")),
-        "task": str(opts["task"]) if opts.get("task") else None,
-        "label": str(opts["name"]) if opts.get("name") else None,
-        "policy": policy,
-    }
+    shared = RecordOptions(
+        columns=parse_map(opts.get("map")),
+        layout=str(opts.get("layout", "auto")),
+        bbox_format=str(opts.get("bbox_format", "xyxy")),
+        bbox_op=str(opts.get("bbox_op", "zoom")),
+        task=str(opts["task"]) if opts.get("task") else None,
+        label=str(opts["name"]) if opts.get("name") else None,
+        policy=policy,
+    )
     return {k: opts[k] for k in own if k in opts}, shared
 
 
