@@ -26,15 +26,20 @@ from atlas_data.explore import build_judges, explore
 from atlas_data.llm import TeacherUnavailable, Usage
 from atlas_data.ops.image_io import STORABLE_FORMATS, downscale_to, encode_png, load_image
 from atlas_data.rejection import Rejection
-from atlas_data.sources.base import SourceItem, SourceRejection, SourceSample
-from atlas_data.store.rows import image_struct, kept_rows, operation_struct, reject_row
+from atlas_data.sources.base import SourceItem, SourceRejection, SourceSample, check_text
+from atlas_data.store.rows import (
+    image_struct,
+    kept_rows,
+    operation_struct,
+    reject_row,
+    teacher_label,
+)
 from atlas_data.store.writer import ShardWriter
 from atlas_data.teacher.base import Teacher, TeachRequest, TeachResult
 from atlas_data.tokens import Vocabulary
 from atlas_data.trajectory import Step, Trajectory, user_prompt
 from atlas_data.verify import Candidate, check_duplicate, dedup_key, verify
 
-MAX_QUESTION_CHARS = 4000  # longer "questions" are documents or garbage, not prompts
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
@@ -71,11 +76,6 @@ class ShardStats:
     keys: list[str] = field(default_factory=list)
 
 
-def teacher_label(config: RunConfig) -> str:
-    model = config.teacher_options.get("model")
-    return f"{config.teacher}:{model}" if model else config.teacher
-
-
 class ShardProcessor:
     """Turns a shard's items into rows. CPU work runs in threads, teacher calls async."""
 
@@ -84,26 +84,12 @@ class ShardProcessor:
         self.kinds = config.kinds()
         self.judges = build_judges(config)
         self.seen = set(seen)
-        self.teacher_label = teacher_label(config)
+        self.teacher_label = teacher_label(config.teacher, config.teacher_options)
 
     def _load(self, item: SourceItem) -> tuple[SourceSample, Image.Image, str, Any]:
         if isinstance(item, SourceRejection):
             raise Rejection(item.reason, item.detail, "load")
-        problem = (
-            ("empty_question", "the question is empty")
-            if not item.question.strip()
-            else ("empty_answer", "the ground-truth answer is empty")
-            if not item.answer.strip()
-            else (
-                "question_too_long",
-                f"the question has {len(item.question)} characters; at most "
-                f"{MAX_QUESTION_CHARS} fit a training prompt",
-            )
-            if len(item.question) > MAX_QUESTION_CHARS
-            else None
-        )
-        if problem:
-            raise Rejection(*problem, "load")
+        check_text(item)
         if isinstance(item.image, Image.Image):
             return item, item.image.convert("RGB"), item.id, None
         loaded = load_image(item.image, max_pixels=self.config.max_pixels)

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from PIL import Image
 
 from atlas_data.ops.spec import Need
+from atlas_data.rejection import Rejection
 
 
 def content_id(image_digest: str, question: str) -> str:
@@ -65,6 +66,18 @@ class SourceRejection:
 
 
 SourceItem = SourceSample | SourceRejection
+MAX_QUESTION_CHARS = 4000  # longer "questions" are documents or garbage, not prompts
+
+
+def check_text(sample: SourceSample) -> None:
+    """Refuse (stage ``load``) a sample whose question or answer cannot make a prompt."""
+    if not sample.question.strip():
+        raise Rejection("empty_question", "the question is empty", "load")
+    if not sample.answer.strip():
+        raise Rejection("empty_answer", "the ground-truth answer is empty", "load")
+    if len(sample.question) > MAX_QUESTION_CHARS:
+        detail = f"the question has {len(sample.question)} characters; at most "
+        raise Rejection("question_too_long", f"{detail}{MAX_QUESTION_CHARS} fit a prompt", "load")
 
 
 class Source(Protocol):

@@ -13,6 +13,12 @@ from atlas_data.tokens import Vocabulary
 from atlas_data.trajectory import Rendered, Trajectory, agentic_messages
 
 
+def teacher_label(name: str, options: dict[str, Any]) -> str:
+    """The SFT row's ``teacher`` column: ``openai:gpt-4o-mini``, or ``template``."""
+    model = options.get("model")
+    return f"{name}:{model}" if model else name
+
+
 def image_struct(data: bytes, path: str) -> dict[str, Any]:
     """The Hugging Face ``Image`` convention: bytes in the row, a file name for extensions."""
     return {"bytes": data, "path": path}
