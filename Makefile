@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-N ?= 200
+# N: samples to take (unset: the source default, 200 synthetic samples)
+N ?=
 
 .PHONY: install run run-local test lint bench clean sysdeps
 
@@ -18,11 +19,11 @@ install: $(STAMP)
 
 ## The main job: a synthetic SFT run on the embedded default, through a local Prefect server.
 run: $(STAMP)
-	$(BIN)/python -m flows.local_run --n $(N)
+	$(BIN)/python -m flows.local_run $(if $(N),--n $(N))
 
 ## The same job as a plain library call, without Prefect.
 run-local: $(STAMP)
-	$(BIN)/atlas-data run --split sft --n $(N) --seed 0 --out data/runs
+	$(BIN)/atlas-data run --split sft $(if $(N),--n $(N)) --seed 0 --out data/runs
 
 ## System packages the tests use: Debian's chromium renders the HTML report headless.
 sysdeps:
