@@ -56,7 +56,7 @@ def _parse_kv(pairs: list[str] | None, what: str) -> dict[str, Any]:
 
 def _cli_type(annotation: Any) -> Any:
     """The type typer parses an option as: dicts arrive as repeatable key=value strings."""
-    if annotation in (dict[str, Any], list[str]):
+    if annotation in (dict[str, Any], list[str], list[str] | None):
         return list[str] | None
     return annotation
 
@@ -68,7 +68,7 @@ def config_from_cli(values: dict[str, Any]) -> RunConfig:
         value = values.pop(o.name)
         if o.annotation == dict[str, Any]:
             value = _parse_kv(value, f"--{o.flag}")
-        elif o.annotation == list[str]:
+        elif o.annotation in (list[str], list[str] | None):
             value = list(value) if value else o.default
         params[o.name] = value
     for sc in SHORTCUTS:

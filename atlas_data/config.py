@@ -29,6 +29,9 @@ Role = Literal["rows", "where"]
 
 SPLITS = ("sft", "rl", "both")
 DEFAULT_BUDGET_SIDE = 1024  # the trainee's view: longest side in px (Qwen2.5-VL-like budget)
+# Glyph height (px, at the budget) below which the trainee cannot read text or make out a
+# detail: Qwen2-VL-style encoders see 14 px patches; text under ~10 px is guesswork there.
+DEFAULT_READING_PX = 10.0
 DEFAULT_MAX_PIXELS = 64_000_000  # ~8000x8000: past this an image is refused, not decoded
 DEFAULT_SHARD_SIZE = 64  # a shard is seconds of work; orchestration per shard is ~50 ms
 DEFAULT_OUT = "data/runs"
@@ -82,8 +85,28 @@ class RunConfig:
     teacher_options: dict[str, Any] = option(
         {}, "Teacher option key=value (repeatable), e.g. temperature=0.2.", flag="teacher-opt"
     )
-    judges: list[str] = option(
-        ["annotation"], "Judge: annotation, ocr, flip (repeatable; all must agree).", flag="judge"
+    judges: list[str] | None = option(
+        None,
+        "Judge: annotation, ocr, flip (repeatable; all that speak must agree). "
+        "Default: annotation for synthetic, annotation and ocr for local and hf.",
+        flag="judge",
+    )
+    proposers: list[str] | None = option(
+        None,
+        "Proposer: boxes, scan, text, salient, grounding (repeatable). Default: boxes and "
+        "scan for synthetic; boxes, scan, text and salient for local and hf (plus grounding "
+        "with --teacher openai).",
+        flag="proposer",
+    )
+    reading_px: float = option(
+        DEFAULT_READING_PX,
+        "Glyph height (px, at the budget) the trainee reads: a zoom helps only when it lifts "
+        "the evidence from below this to above it.",
+    )
+    direct_share: float = option(
+        0.15,
+        "Share of kept trajectories that may be direct answers (no token) when no operation "
+        "helps and a judge verified the answer without one.",
     )
     judge_model: str | None = option(
         None, "Model the flip judge asks (default: the teacher's --model, same endpoint)."
@@ -112,8 +135,12 @@ class RunConfig:
         for name in ("shard_size", "judge_max_side", "max_pixels"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not self.judges:
+        if self.judges is not None and not self.judges:
             raise ValueError("at least one judge is needed: --judge annotation, ocr or flip")
+        if not 0.0 <= self.direct_share <= 1.0:
+            raise ValueError(f"direct_share must be in [0, 1], got {self.direct_share}")
+        if self.reading_px <= 0:
+            raise ValueError(f"reading_px must be positive, got {self.reading_px}")
         get_preset(self.preset)  # names the presets when it is not one
 
     @classmethod
@@ -139,6 +166,22 @@ class RunConfig:
         doc["source_options"] = without_secrets(self.source_options)
         doc["teacher_options"] = without_secrets(self.teacher_options)
         return json.loads(json.dumps(doc, default=str))
+
+    def judge_names(self) -> list[str]:
+        """The judges in force: the ones given, or the source's default."""
+        if self.judges is not None:
+            return list(self.judges)
+        return ["annotation"] if self.source == "synthetic" else ["annotation", "ocr"]
+
+    def proposer_names(self) -> list[str]:
+        """The proposers in force: the ones given, or the source's default."""
+        if self.proposers is not None:
+            return list(self.proposers)
+        if self.source == "synthetic":
+            return ["boxes", "scan"]
+        return ["boxes", "scan", "text", "salient"] + (
+            ["grounding"] if self.teacher == "openai" else []
+        )
 
     def kinds(self) -> tuple[str, ...]:
         return ("sft", "rl") if self.split == "both" else (self.split,)

@@ -136,6 +136,9 @@ def process_shard(
             "tasks": dict(stats.tasks),
             "usage": stats.usage.to_json(),
             "seconds": round(time.perf_counter() - t0, 3),
+            "direct": stats.direct,
+            "chain_lengths": dict(stats.chain_lengths),
+            "explored": dict(stats.explored),
             "keys": stats.keys,
         }
     )
@@ -241,7 +244,8 @@ def finalize(
         count = min(short) + 1 if short else max((r["shard"] for r in records), default=0) + 2
     missing = sorted(set(range(count)) - {r["shard"] for r in records})
     totals: dict[str, Counter[str]] = {
-        k: Counter() for k in ("reasons", "tokens", "operations", "tasks")
+        k: Counter()
+        for k in ("reasons", "tokens", "operations", "tasks", "chain_lengths", "explored")
     }
     usage = Usage()
     for r in records:
@@ -278,6 +282,7 @@ def finalize(
             "operations": dict(totals["operations"]),
             "tasks": dict(sorted(totals["tasks"].items())),
         },
+        "quality": quality(kept, sum(r.get("direct", 0) for r in records), totals),
         "teacher_usage": usage.to_json(),
         "timing": {
             "shard_seconds": round(sum(r["seconds"] for r in records), 3),
@@ -291,6 +296,39 @@ def finalize(
     }
     run.write_manifest(manifest)
     return manifest
+
+
+def quality(kept: int, direct: int, totals: dict[str, Counter[str]]) -> dict[str, Any]:
+    """What a researcher checks first: how many operations a trajectory chains, how many
+    answer directly, what each proposer put forward and had chosen, what each judge said,
+    and how often a chosen zoom holds the source's own evidence region."""
+    chains, explored = totals["chain_lengths"], totals["explored"]
+    ops = sum(int(n) * c for n, c in chains.items())
+    proposers: dict[str, dict[str, int]] = {}
+    judges: dict[str, dict[str, int]] = {}
+    for key, count in sorted(explored.items()):
+        kind, name, what = (key.split(":") + ["", ""])[:3]
+        if kind == "proposer":
+            proposers.setdefault(name, {"proposed": 0, "chosen": 0})[what] = count
+        elif kind == "judge":
+            judges.setdefault(name, {"accept": 0, "reject": 0, "abstain": 0})[what] = count
+    known, held = explored["evidence:zooms_known"], explored["evidence:zooms_containing"]
+    return {
+        "operations_per_trajectory": dict(sorted(chains.items(), key=lambda kv: int(kv[0]))),
+        "mean_operations": round(ops / kept, 3) if kept else 0.0,
+        "multi_operation_share": round(sum(c for n, c in chains.items() if int(n) >= 2) / kept, 4)
+        if kept
+        else 0.0,
+        "direct": direct,
+        "direct_share": round(direct / kept, 4) if kept else 0.0,
+        "proposers": proposers,
+        "judges": judges,
+        "evidence_containment": {
+            "zooms_with_known_evidence": known,
+            "zooms_containing_it": held,
+            "share": round(held / known, 4) if known else None,
+        },
+    }
 
 
 def run_folder(config: RunConfig) -> Path:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,7 @@ from typing import Any
 from PIL import Image
 
 from atlas_data.config import RunConfig
-from atlas_data.explore import build_judges, explore
+from atlas_data.explore import build_judges, build_proposers, explore
 from atlas_data.llm import TeacherUnavailable, Usage
 from atlas_data.ops.image_io import STORABLE_FORMATS, downscale_to, encode_png, load_image
 from atlas_data.rejection import Rejection
@@ -52,6 +53,7 @@ class Prepared:
     sha: str
     source_image: dict[str, Any]  # the row's image struct (input bytes or PNG)
     observations: list[dict[str, Any]]  # one encoded result per step
+    no_help: str = ""  # for a direct candidate: why no operation helped
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Outcome:
     key: str = ""  # dedup key of a kept sample
     duplicate: dict[str, Any] | None = None  # its rejection row if an earlier one is kept
     usage: Usage = field(default_factory=Usage)
+    over_quota: dict[str, Any] | None = None  # a direct answer's row past --direct-share
 
 
 @dataclass
@@ -74,6 +77,9 @@ class ShardStats:
     tasks: Counter[str] = field(default_factory=Counter)
     usage: Usage = field(default_factory=Usage)
     keys: list[str] = field(default_factory=list)
+    direct: int = 0
+    chain_lengths: Counter[str] = field(default_factory=Counter)  # operations per kept row
+    explored: Counter[str] = field(default_factory=Counter)  # proposer:/judge: tallies
 
 
 class ShardProcessor:
@@ -83,6 +89,9 @@ class ShardProcessor:
         self.config, self.run_id, self.vocab = config, run_id, vocab
         self.kinds = config.kinds()
         self.judges = build_judges(config)
+        self.proposers = build_proposers(config)
+        self.explored: Counter[str] = Counter()
+        self._lock = threading.Lock()
         self.seen = set(seen)
         self.teacher_label = teacher_label(config.teacher, config.teacher_options)
 
@@ -102,11 +111,18 @@ class ShardProcessor:
         """Load, explore and encode (CPU, in a worker). Raises :class:`Rejection`."""
         sample, image, sha, original = self._load(item)
         try:
-            found = explore(sample, image, self.judges, self.vocab, seed=self.config.seed)
+            found = explore(
+                sample, image, self.judges, self.vocab, self.config.seed, self.proposers
+            )
         except Rejection as exc:  # a model judge's request failed for good
             raise exc.at("explore") from exc
-        if found.reason:
-            raise Rejection(found.reason, found.detail, "explore")
+        with self._lock:
+            self.explored.update(found.counts)
+        if found.reason and found.direct is None:
+            trail = [
+                {**t, "token": self.vocab.token_for(t["name"]), "frame": ""} for t in found.trail
+            ]
+            raise Rejection(found.reason, found.detail, "explore", trail)
         data, ext = original or (encode_png(image), "png")
         observations = [
             image_struct(encode_png(s.result), f"{sample.id}-op{k}.png")
@@ -126,6 +142,7 @@ class ShardProcessor:
             image=view(image) if image_side else None,
             steps=steps,
             preset=self.config.preset,
+            direct=found.direct,
         )
         return Prepared(
             replace(sample, image=b""),
@@ -133,6 +150,7 @@ class ShardProcessor:
             sha,
             image_struct(data, f"{sample.id}.{ext}"),
             observations,
+            found.detail if found.direct else "",
         )
 
     def finish(self, p: Prepared, result: TeachResult) -> Outcome:
@@ -164,8 +182,9 @@ class ShardProcessor:
         preset = self.config.preset
         functional, agentic = traj.functional(self.vocab, preset), traj.agentic(preset)
         key = dedup_key(p.sha, sample.question)
+        direct = p.request.direct is not None
         candidate = Candidate(
-            traj, functional.text, agentic, sample.answer, self.vocab, preset, key, set()
+            traj, functional.text, agentic, sample.answer, self.vocab, preset, key, set(), direct
         )
         failure = verify(candidate)
         if failure is not None:
@@ -189,15 +208,31 @@ class ShardProcessor:
         duplicate = reject_row(
             self.run_id, sample, "verify", "duplicate", detail, functional.text, ops
         )
-        return Outcome(rows=rows, key=key, duplicate=duplicate, usage=usage)
+        over_quota = None
+        if direct:
+            over_quota = reject_row(
+                self.run_id,
+                sample,
+                "explore",
+                "no_helpful_operation",
+                f"{p.no_help}; the answer needs no operation ({p.request.direct}), but direct "
+                f"answers already make up --direct-share {self.config.direct_share} of the shard",
+            )
+        return Outcome(rows, None, key, duplicate, usage, over_quota)
 
     def _emit(self, outcome: Outcome, writer: ShardWriter, stats: ShardStats) -> None:
-        """Write one outcome (in source order: the dedup decision is made here)."""
+        """Write one outcome (in source order: dedup and the direct share are decided here)."""
         stats.samples += 1
         stats.usage.add(outcome.usage)
         reject = outcome.reject
         if reject is None and outcome.key in self.seen:
             reject = outcome.duplicate
+        kept = len(stats.keys)
+        if reject is None and outcome.over_quota is not None:
+            if stats.direct + 1 > self.config.direct_share * (kept + 1):
+                reject = outcome.over_quota
+            else:
+                stats.direct += 1
         if reject is not None:
             writer.add("rejects", reject)
             stats.reasons[reject["reason"]] += 1
@@ -208,6 +243,7 @@ class ShardProcessor:
         stats.tasks[first["task"]] += 1
         stats.tokens.update(first["tokens"])
         stats.operations.update(op["name"] for op in first["operations"])
+        stats.chain_lengths[str(len(first["operations"]))] += 1
         for kind, row in outcome.rows.items():
             writer.add(kind, row)
 
@@ -231,9 +267,8 @@ class ShardProcessor:
             try:
                 prepared = await loop.run_in_executor(pool, self.prepare, item, teacher.image_side)
             except Rejection as rej:
-                return Outcome(
-                    reject=reject_row(self.run_id, item, rej.stage, rej.reason, rej.detail)
-                )
+                row = reject_row(self.run_id, item, rej.stage, rej.reason, rej.detail)
+                return Outcome(reject={**row, "operations": rej.trail})
             try:
                 taught = await teacher.teach(prepared.request)
             except TeacherUnavailable:
@@ -265,12 +300,13 @@ class ShardProcessor:
             raise failed.exceptions[0] from None
         finally:
             pool.shutdown(wait=True)
-            for judge in self.judges:  # model judges hold connections: one pool per shard
-                close = getattr(judge, "close", None)
+            for part in (*self.judges, *self.proposers):  # model clients: one pool per shard
+                close = getattr(part, "close", None)
                 if callable(close):
                     close()
-        for judge in self.judges:  # model-based judges (flip) spend requests too
-            spent = getattr(judge, "usage", None)
+        for part in (*self.judges, *self.proposers):  # model judges, grounding spend requests
+            spent = getattr(part, "usage", None)
             if isinstance(spent, Usage):
                 stats.usage.add(spent)
+        stats.explored = self.explored
         return stats

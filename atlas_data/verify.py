@@ -41,6 +41,7 @@ class Candidate:
     preset: str
     key: str
     seen: set[str]
+    direct: bool = False  # no operation by design: a judge verified the answer without one
 
 
 def check_format(c: Candidate) -> str | None:
@@ -96,7 +97,36 @@ def check_helpful(c: Candidate) -> str | None:
     for i, step in enumerate(c.trajectory.steps):
         if step.judgement is None or not step.judgement.helpful:
             return f"step {i} ({step.operation.name}) was not judged helpful"
+    if c.direct:
+        return "a direct answer carries an operation" if c.trajectory.steps else None
     return None if c.trajectory.steps else "no operation in the trajectory"
+
+
+# Words an observation may wrap around the answer without saying anything of its own.
+FRAME_WORDS = frozenset(
+    re.findall(
+        r"\w+",
+        "a an the now it this that these after with done clear clearly is are was be can we "
+        "i so here there which of in on at as shows show showing shown displays display "
+        "reveals enlarged zoomed magnified region area part image picture result answer "
+        "visible see seen look looks",
+    )
+)
+
+
+def check_observations(c: Candidate) -> str | None:
+    """An observation must say something of the result image, not the answer in a frame
+    ("the enlarged region shows 6"): with the answer taken out, a word must remain that is
+    not frame."""
+    answer = normalize_answer(c.truth)
+    for i, step in enumerate(c.trajectory.steps):
+        text = normalize_answer(step.observation)
+        if not answer or answer not in text:
+            continue
+        rest = set(re.findall(r"[a-z0-9]+", text.replace(answer, " ")))
+        if rest <= FRAME_WORDS:
+            return f"step {i}'s observation {step.observation!r} only restates the answer"
+    return None
 
 
 def check_duplicate(c: Candidate) -> str | None:
@@ -110,6 +140,7 @@ VERIFIERS: tuple[tuple[str, Callable[[Candidate], str | None]], ...] = (
     ("leak", check_no_leak),
     ("answer_mismatch", check_answer),
     ("not_helpful", check_helpful),
+    ("observation_restates_answer", check_observations),
     ("duplicate", check_duplicate),
 )
 

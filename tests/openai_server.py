@@ -183,7 +183,7 @@ def read_answer(img: Image.Image, min_line_px: float) -> str:
     with _OCR_LOCK:
         if _OCR is None:
             _OCR = OcrEngine()
-    lines = [ln for ln in _OCR.read(img.convert("RGB")) if ln.height >= min_line_px]
+    lines = [ln for ln in _OCR.read(img.convert("RGB")) if ln.box[3] - ln.box[1] >= min_line_px]
     if not lines:
         return "unknown"
     return max(lines, key=lambda ln: ln.score).text

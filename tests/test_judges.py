@@ -51,11 +51,19 @@ def ocr() -> OCRJudge:
 def test_ocr_judge_finds_the_text_zoom_helpful_and_a_wrong_region_not(sample, ocr):
     helped = ocr.judge(sample, sample.image, true_zoom(sample), None)
     assert helped is not None and helped.helpful, helped
-    assert helped.evidence["after"]["legible"] and not helped.evidence["before"]["legible"]
-    assert sample.answer in helped.evidence["reveals"]
+    ev = helped.evidence
+    # from below the reading size at the budget to above it, measured on the letters
+    assert ev["glyph_px_at_budget"] < ocr.reading_px <= ev["glyph_px_after"]
+    assert abs(ev["glyph_px_source"] - sample.needs[0].text_height) <= 1
+    assert sample.answer in ev["text"] and sample.answer in helped.seen
     wrong = ocr.judge(sample, sample.image, wrong_zoom(sample), None)
     assert wrong is not None and not wrong.helpful
-    assert wrong.evidence["why"] == "answer not legible in the result"
+    assert wrong.evidence["why"] == "the zoom misses part of the answer's text"
+    # the same region, not magnified enough: still below the reading size
+    weak = Operation("zoom", {**true_zoom(sample).params, "factor": 1})
+    verdict = ocr.judge(sample, sample.image, weak, None)
+    assert verdict is not None and not verdict.helpful
+    assert "still below the reading size" in verdict.evidence["why"]
 
 
 def test_ocr_judge_abstains_off_topic(ocr):
@@ -199,22 +207,27 @@ class PixelProbe:
         return Judgement(True, 1.0, self.name, {})
 
 
-def test_pixel_judges_only_see_candidates_the_cheap_judges_kept():
-    from atlas_data.explore import explore
-    from atlas_data.explore.candidates import propose
+def test_pixel_judges_only_see_the_best_candidates_the_cheap_judges_kept():
+    from atlas_data.explore import PIXEL_TRIALS, explore
+    from atlas_data.explore.proposers import Scan, need_proposals
+    from atlas_data.judgement import Frame
     from atlas_data.tokens import DEFAULT_VOCABULARY
 
     annotation, probe = AnnotationJudge(), PixelProbe()
     sample = SyntheticSource(1, seed=5, families=["small_text"]).sample(0)
     image = sample.image.convert("RGB")
-    candidates = [op for group in propose(sample, image.size, 0) for op in group]
+    candidates = need_proposals(sample.needs[0], Frame(image.size), sample, 0)
+    candidates += Scan().propose(sample, image)
     helpful = [op for op in candidates if annotation.judge(sample, image, op, None).helpful]
     assert 0 < len(helpful) < len(candidates)  # there are distractors to skip
 
-    found = explore(sample, image, [annotation, probe], DEFAULT_VOCABULARY)
-    assert [op for op, _ in probe.seen] == helpful
+    found = explore(sample, image, [annotation, probe], DEFAULT_VOCABULARY, 0, [Scan()])
     assert found.steps and found.steps[0].judgement.judge == "annotation+probe"
-    assert found.candidates == len(candidates)
+    # the probe saw only candidates the annotation judge kept, the first of them chosen
+    assert [op for op, _ in probe.seen] == [found.steps[0].operation]
+    assert all(op in helpful for op, _ in probe.seen) and len(probe.seen) <= PIXEL_TRIALS
+    assert found.counts["judge:annotation:accept"] == len(helpful)
+    assert found.counts["judge:annotation:reject"] == len(candidates) - len(helpful)
 
 
 def test_a_failing_judge_endpoint_is_a_rejection_with_its_reason_not_unhelpful(tmp_path):
@@ -226,7 +239,7 @@ def test_a_failing_judge_endpoint_is_a_rejection_with_its_reason_not_unhelpful(t
         server.state.default_mode = "500"
         cfg = RunConfig(
             n=2,
-            source_options={"families": ["small_text"], "size": [800, 600]},
+            source_options={"families": ["small_text"]},  # text too small at the budget
             teacher_options={
                 "model": "stand-in-vlm",
                 "base_url": server.base_url,

@@ -168,7 +168,7 @@ def test_bad_items_become_rejection_rows_and_the_batch_goes_on(tmp_path):
         "e2": "empty_answer",
         "b1": "not_an_image",
         "b2": "empty_file",
-        "n1": "no_candidates",
+        "n1": "no_helpful_operation",  # nothing annotated: the scan finds nothing helpful
     }
     assert [r["id"] for r in parts["sft"]] == [good.id]
 

@@ -264,9 +264,9 @@ def test_cmyk_and_16bit_are_converted_by_default_or_refused_on_request(tmp_path)
     (root / "deep.png").write_bytes(encode(deep))
     (root / "anim.gif").write_bytes(gif)
     recs = [
-        {"image": "cmyk.jpg", "question": "CMYK?", "answer": "red", "bbox": [10, 10, 60, 40]},
-        {"image": "deep.png", "question": "16-bit?", "answer": "grey", "bbox": [10, 10, 60, 40]},
-        {"image": "anim.gif", "question": "Animated?", "answer": "red", "bbox": [10, 10, 60, 40]},
+        {"image": "cmyk.jpg", "question": "CMYK?", "answer": "red", "bbox": [10, 10, 16, 16]},
+        {"image": "deep.png", "question": "16-bit?", "answer": "grey", "bbox": [10, 10, 16, 16]},
+        {"image": "anim.gif", "question": "Animated?", "answer": "red", "bbox": [10, 10, 16, 16]},
     ]
     (root / "q.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
     base = {"root": str(root), "questions": "q.jsonl"}
@@ -323,9 +323,9 @@ def test_hf_hostile_bytes_and_relative_paths(tmp_path):
         expected[f"hostile {k}?"] = reason
     for ref, reason in (("images/good.png", None), ("../outside.png", "path_outside_root")):
         imgs.append({"bytes": None, "path": ref})
-        questions.append(f"path {ref}?")
+        questions.append(f"What code is printed on {ref}?")
         if reason:
-            expected[f"path {ref}?"] = reason
+            expected[f"What code is printed on {ref}?"] = reason
     n = len(imgs)
     features = datasets.Features(
         {

@@ -1,23 +1,28 @@
 """The annotation judge: helpfulness read off the sample's ground-truth ``needs``.
 
 A candidate is helpful when it reproduces a needed operation closely enough *and* the
-result is useful at the trainee's pixel budget: a zoom must contain the target and make it
-at least ``readable_px`` tall once the result is shown at ``max_side``; a line or arrow must
-join the needed points; a box must overlap the needed region; marks must hit every needed
-point once.
+result is useful at the trainee's pixel budget; how close is close enough is the
+operation's own ``match`` (its spec in ``atlas_data/ops``): a zoom must hold the evidence
+and take it from below the reading size at the budget to above it, a line or arrow must
+join the needed points, a box must overlap the needed region without covering most of
+the image, marks must hit every needed point once. A sample with no needs gets no opinion
+(the judge abstains), so other judges decide alone.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from PIL import Image
 
-from atlas_data.config import DEFAULT_BUDGET_SIDE
+from atlas_data.config import DEFAULT_BUDGET_SIDE, DEFAULT_READING_PX
+from atlas_data.explore.ocr import glyph_height, is_reading_question
 from atlas_data.judgement import Judgement
 from atlas_data.ops import Operation, specs
-from atlas_data.ops.spec import MatchContext
+from atlas_data.ops.spec import MatchContext, Need
+from atlas_data.ops.zoom import budget_scale, evidence_box, evidence_px
 from atlas_data.sources.base import SourceSample
-
-READABLE_PX = 20.0  # glyph height a VLM reads reliably at its own resolution
 
 
 class AnnotationJudge:
@@ -27,26 +32,56 @@ class AnnotationJudge:
     needs_pixels = False
 
     def __init__(
-        self, max_side: int = DEFAULT_BUDGET_SIDE, readable_px: float = READABLE_PX
+        self, max_side: int = DEFAULT_BUDGET_SIDE, reading_px: float = DEFAULT_READING_PX
     ) -> None:
         self.max_side = max_side
-        self.readable_px = readable_px
+        self.reading_px = reading_px
+
+    def needs(self, sample: SourceSample, image: Image.Image) -> list[Need]:
+        """The sample's needs, a zoom on text given the glyph height measured in its box (a
+        box's short side says little about the size of the letters inside)."""
+        if not is_reading_question(sample):
+            return sample.needs
+        out = []
+        for need in sample.needs:
+            if need.op == "zoom" and need.text_height is None:
+                x0, y0, x1, y1 = evidence_box(need)
+                crop = image.crop((x0, y0, x1, y1))
+                need = replace(need, text_height=glyph_height(crop) or None)
+            out.append(need)
+        return out
 
     def judge(
         self, sample: SourceSample, image: Image.Image, op: Operation, result: Image.Image | None
     ) -> Judgement | None:
+        if not sample.needs:
+            return None  # nothing annotated: no opinion
         spec = specs().get(op.name)
-        ctx = MatchContext(image.size, self.max_side, self.readable_px)
+        ctx = MatchContext(image.size, self.max_side, self.reading_px)
         best: Judgement | None = None
-        for index, need in enumerate(sample.needs):
+        for index, need in enumerate(self.needs(sample, image)):
             if need.op != op.name or spec is None:
                 continue
             m = spec.match(dict(op.params), need, ctx)
-            j = Judgement(
-                m.ok, m.score, self.name, {"need": index, "reveals": need.reveals, **m.evidence}
-            )
+            ev = {"need": index, **m.evidence}
+            if m.ok and need.reveals:  # what the source knows the result shows
+                ev["seen"] = need.reveals
+            j = Judgement(m.ok, m.score, self.name, ev)
             if best is None or (j.helpful, j.score) > (best.helpful, best.score):
                 best = j
         if best is None:
             return Judgement(False, 0.0, self.name, {"why": f"no need for a {op.name}"})
         return best
+
+    def direct(self, sample: SourceSample, image: Image.Image) -> dict[str, Any] | None:
+        """Evidence that no operation is needed: every needed zoom's evidence is already at
+        least the reading size at the budget."""
+        needs = self.needs(sample, image)
+        if not needs or any(n.op != "zoom" for n in needs):
+            return None
+        scale = budget_scale(image.size, self.max_side)
+        sizes = [evidence_px(n) * scale for n in needs]
+        if min(sizes) < self.reading_px:
+            return None
+        seen = "; ".join(n.reveals for n in needs if n.reveals)
+        return {"evidence_px_at_budget": round(min(sizes), 2), "seen": seen}

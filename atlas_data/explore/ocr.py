@@ -1,54 +1,60 @@
-"""The OCR judge: does the operation make the answer text readable at the trainee's budget?
+"""Text in the image: where it is, what it says, how tall its glyphs are — and the OCR
+judge, which decides whether a zoom makes the answer legible at the trainee's budget.
 
-Fully offline: ``rapidocr`` 3.x runs the PP-OCR ONNX models that ship inside its wheel
-on CPU with ``onnxruntime``; the models are loaded by explicit path, so nothing is ever
+Fully offline: ``rapidocr`` 3.x runs the PP-OCR ONNX models that ship inside its wheel on
+CPU with ``onnxruntime``; the models are loaded by explicit path, so nothing is ever
 downloaded. (``rapidocr-onnxruntime`` 1.4 is avoided: it pulls the GUI ``opencv-python``,
 which clashes with ``opencv-python-headless`` over the ``cv2`` module.)
 
-Both the original and the result are first downscaled to ``max_side`` (the trainee's
-pixel budget). The OCR model reads glyphs far smaller than a vision-language model can at
-the same budget (PP-OCRv6 reads 6 px glyphs), so a reading counts as *legible* only when
-its detected line is at least ``min_line_px`` tall at the budget. An operation is helpful
-when the answer is legible in its result but not in the original, or legible in both with
-clearly higher confidence (``margin``). The judge abstains (``None``) on operations that
-do not change resolution (only zoom does) and on questions that are not about reading text.
+OCR reads glyphs far smaller than a vision-language model does at the same budget, so
+whether OCR returns the string decides nothing about legibility. What decides is the
+*glyph height* at the budget: the ink of the matched text line is measured in the
+source's pixels (:func:`glyph_height`), scaled to the budget the trainee sees, and
+compared with the reading size (``reading_px``). A zoom helps when it takes the answer's
+glyphs from below the reading size to above it — and the text is then really read in the
+zoomed result, at the budget.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from atlas_data.config import DEFAULT_BUDGET_SIDE
+from atlas_data.config import DEFAULT_BUDGET_SIDE, DEFAULT_READING_PX
 from atlas_data.judgement import Judgement
 from atlas_data.ops import Operation
 from atlas_data.ops.image_io import downscale_to
+from atlas_data.ops.zoom import budget_scale, zoom_scale
 from atlas_data.sources.base import SourceSample
 
-MIN_LINE_PX = 20.0  # detected line height at the budget; ~9 px glyphs, what a VLM reads
-MARGIN = 0.15
 BILINEAR = Image.Resampling.BILINEAR  # fast; the OCR thresholds were measured with it
+# Text is searched at three times the budget's resolution (a 1024 px budget: 3072 px, at
+# most twice the image): glyphs of 5 px at the budget reach the ~15 px the detector needs.
+DETECT_PER_BUDGET = 3.0
 READING_OPS = frozenset({"zoom"})
 TEXT_TASKS = frozenset({"small_text", "ocr", "text", "textvqa", "docvqa"})
+COVERAGE = 0.95  # share of the answer's text box a zoom must contain
 _READING_WORDS = re.compile(
     r"\b(code|text|written|write|read|reads|say|says|printed|label|word|words|sign|"
-    r"title|name on|number on|letters?|digits?)\b",
+    r"title|name on|number on|letters?|digits?|sticker|plate|serial)\b",
     re.IGNORECASE,
 )
+
+Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
 class Line:
     text: str
     score: float
-    height: float  # detected box height in pixels of the image that was read
-    box: tuple[float, float, float, float]
+    box: Box  # in pixels of the image that was read
 
 
 def model_paths() -> dict[str, Path]:
@@ -70,8 +76,17 @@ def model_paths() -> dict[str, Path]:
     return {k: v[-1] for k, v in found.items()}
 
 
+def _box(points: Any) -> Box:
+    b = np.asarray(points, dtype=float)
+    return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 0].max()), float(b[:, 1].max())
+
+
 class OcrEngine:
-    """A lazily built rapidocr engine; calls are serialised (the session is not reentrant)."""
+    """A lazily built rapidocr engine; calls are serialised (the session is not reentrant).
+
+    rapidocr 3.x remembers the ``use_det``/``use_rec`` flags of the last call, so every
+    call here names all of them.
+    """
 
     def __init__(self) -> None:
         self._engine: Any = None
@@ -89,29 +104,48 @@ class OcrEngine:
             params={
                 "Global.log_level": "error",
                 "Global.use_cls": False,  # the text we judge is upright
-                # Detection upscales images whose short side is below this; the default (736)
-                # makes a 190x90 crop cost as much as a full 1024 px image, for no gain here.
-                "Det.limit_side_len": 320,
+                # Images arrive at the size to detect at (see detect): never resized again.
+                "Det.limit_side_len": 4096,
+                "Det.limit_type": "max",
                 "Det.model_path": str(paths["det"]),
                 "Cls.model_path": str(paths["cls"]),
                 "Rec.model_path": str(paths["rec"]),
             }
         )
 
-    def read(self, img: Image.Image) -> list[Line]:
+    def _call(self, img: Image.Image, det: bool, rec: bool) -> Any:
         arr = np.asarray(img.convert("RGB"))
         with self._lock:
             if self._engine is None:
                 self._engine = self._build()
-            out = self._engine(arr)
-        lines = []
-        boxes = out.boxes if out.boxes is not None else []
-        for text, score, box in zip(out.txts or (), out.scores or (), boxes, strict=False):
-            b = np.asarray(box, dtype=float)
-            x0, y0 = float(b[:, 0].min()), float(b[:, 1].min())
-            x1, y1 = float(b[:, 0].max()), float(b[:, 1].max())
-            lines.append(Line(str(text), float(score), y1 - y0, (x0, y0, x1, y1)))
-        return lines
+            return self._engine(arr, use_det=det, use_cls=False, use_rec=rec)
+
+    def read(self, img: Image.Image) -> list[Line]:
+        """Detect and recognise every line."""
+        out = self._call(img, True, True)
+        boxes = out.boxes if getattr(out, "boxes", None) is not None else []
+        txts, scores = getattr(out, "txts", None) or (), getattr(out, "scores", None) or ()
+        return [
+            Line(str(t), float(s), _box(b)) for t, s, b in zip(txts, scores, boxes, strict=False)
+        ]
+
+    def detect(self, img: Image.Image, side: int) -> list[Box]:
+        """Where text lines are, without reading them, with the image resized to ``side``
+        on its longest side; boxes in ``img``'s pixels."""
+        scale = side / max(img.size)
+        if abs(scale - 1) > 0.01:
+            img = img.resize((round(img.width * scale), round(img.height * scale)), BILINEAR)
+        boxes = getattr(self._call(img, True, False), "boxes", None)
+        if boxes is None:
+            return []
+        return [tuple(v / scale for v in _box(b)) for b in boxes]  # type: ignore[misc]
+
+    def recognize(self, img: Image.Image) -> tuple[str, float]:
+        """The text of one cropped line."""
+        out = self._call(img, False, True)
+        txts: Any = getattr(out, "txts", None) or ()
+        scores: Any = getattr(out, "scores", None) or ()
+        return (str(txts[0]), float(scores[0])) if txts else ("", 0.0)
 
 
 _ENGINE = OcrEngine()
@@ -121,97 +155,233 @@ def shared_engine() -> OcrEngine:
     return _ENGINE
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", text.lower())
+# ---------------------------------------------------------------- measuring and matching
 
 
-def answer_reading(lines: list[Line], answer: str, min_line_px: float) -> dict[str, Any]:
-    """Best reading of ``answer`` among the lines: legible (tall enough) ones first."""
-    want = _norm(answer)
-    best: dict[str, Any] = {"found": False, "legible": False, "score": 0.0, "height": 0.0}
+def glyph_height(crop: Image.Image) -> float:
+    """Height in pixels of the letters in a crop of text (the tallest run of text rows).
+
+    A text row is one crossed by many strong vertical strokes (jumps in brightness along
+    the row); a plain label, a box edge or a gradient crosses few. A detection box's own
+    height is not used: its padding varies with the detector and the label around the
+    text, and one pixel of it must not decide legibility.
+    """
+    g = np.asarray(crop.convert("L"), dtype=np.float64)
+    if g.ndim != 2 or g.shape[1] < 2:
+        return 0.0
+    dx = np.abs(np.diff(g, axis=1))
+    strokes = (dx > max(24.0, 0.35 * float(dx.max()))).sum(axis=1)
+    if strokes.max() == 0:
+        return 0.0
+    best = run = 0
+    for row in strokes >= max(2.0, 0.25 * float(strokes.max())):
+        run = run + 1 if row else 0
+        best = max(best, run)
+    return float(best)
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[0-9a-z]+", text.lower())
+
+
+def find_answer(lines: list[Line], answer: str) -> list[Line] | None:
+    """The lines that spell the answer, on word boundaries, or ``None``.
+
+    Lines are joined in reading order first, so an answer the OCR split over two lines
+    ("LOT" / "47B") is found, and spacing differences ("LOT47B") do not matter; a short
+    answer ("S") only matches a whole word, never the inside of another.
+    """
+    want = "".join(words(answer))
     if not want:
-        return best
-    for line in lines:
-        if want not in _norm(line.text):
-            continue
-        legible = line.height >= min_line_px
-        cand = {
-            "found": True,
-            "legible": legible,
-            "score": round(line.score if legible else 0.0, 4),
-            "height": round(line.height, 1),
-            "text": line.text,
-        }
-        if not best["found"] or (legible, cand["score"]) > (best["legible"], best["score"]):
-            best = cand
-    return best
+        return None
+    ordered = sorted(lines, key=lambda ln: (round(ln.box[1] / 8), ln.box[0]))
+    tokens = [(w, k) for k, ln in enumerate(ordered) for w in words(ln.text)]
+    for i in range(len(tokens)):
+        joined = ""
+        for j in range(i, len(tokens)):
+            joined += tokens[j][0]
+            if joined == want:
+                used = sorted({k for _, k in tokens[i : j + 1]})
+                return [ordered[k] for k in used]
+            if len(joined) >= len(want) or not want.startswith(joined):
+                break
+    return None
+
+
+def union(boxes: list[Box]) -> Box:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def coverage(outer: Any, inner: Any) -> float:
+    """Share of ``inner``'s area that lies inside ``outer``."""
+    ix = max(0.0, min(outer[2], inner[2]) - max(outer[0], inner[0]))
+    iy = max(0.0, min(outer[3], inner[3]) - max(outer[1], inner[1]))
+    area = max(1e-9, (inner[2] - inner[0]) * (inner[3] - inner[1]))
+    return ix * iy / area
 
 
 def is_reading_question(sample: SourceSample) -> bool:
     return sample.task in TEXT_TASKS or bool(_READING_WORDS.search(sample.question))
 
 
+@dataclass
+class TextEvidence:
+    """Where the answer is written in an image, and how tall its glyphs are there."""
+
+    lines: list[Line]  # every detected line, read from the full-resolution image
+    box: Box | None = None  # the answer's lines, in the image's pixels
+    text: str = ""
+    glyph_px: float = 0.0  # in the image's pixels
+    read_at_budget: bool | None = None  # filled when a direct answer is considered
+
+    @property
+    def found(self) -> bool:
+        return self.box is not None
+
+
+def text_lines(engine: OcrEngine, image: Image.Image, max_side: int) -> list[Line]:
+    """Every line of text in ``image``, found at :data:`DETECT_PER_BUDGET` times the budget
+    and read from the full-resolution crop. Cached per image: the ``text`` proposer and the
+    OCR judge ask for the same canvas."""
+    key = id(image)
+    with _LINES_LOCK:
+        hit = _LINES.get(key)
+        if hit is not None and hit[0]() is image:
+            return hit[1]
+    side = round(min(DETECT_PER_BUDGET * max_side, 2 * max(image.size)))
+    lines = []
+    for b in engine.detect(image, side):
+        pad = 0.15 * (b[3] - b[1])
+        crop = image.crop(
+            (max(0, b[0] - pad), max(0, b[1] - pad), b[2] + pad, min(image.height, b[3] + pad))
+        )
+        text, score = engine.recognize(crop)
+        if text:
+            lines.append(Line(text, score, b))
+    with _LINES_LOCK:
+        if len(_LINES) >= 8:
+            _LINES.pop(next(iter(_LINES)))
+        _LINES[key] = (weakref.ref(image), lines)
+    return lines
+
+
+_LINES: dict[int, tuple[weakref.ref[Image.Image], list[Line]]] = {}
+_LINES_LOCK = threading.Lock()
+
+
+def text_evidence(
+    engine: OcrEngine, image: Image.Image, answer: str, max_side: int
+) -> TextEvidence:
+    """Where the answer is written in ``image``, and how tall its letters are there."""
+    lines = text_lines(engine, image, max_side)
+    matched = find_answer(lines, answer)
+    if not matched:
+        return TextEvidence(lines)
+    box = union([ln.box for ln in matched])
+    heights = [glyph_height(image.crop(ln.box)) for ln in matched]
+    return TextEvidence(lines, box, " ".join(ln.text for ln in matched), max(heights))
+
+
+# ---------------------------------------------------------------- the judge
+
+
+@dataclass
 class OCRJudge:
-    """Helpful when the answer becomes legible (or clearly more confident) after the operation."""
+    """Helpful when a zoom holds the answer's text and lifts its glyphs from below the
+    reading size at the budget to above it, and OCR then reads the answer in the result."""
 
-    name = "ocr"
-    needs_pixels = True
+    max_side: int = DEFAULT_BUDGET_SIDE
+    reading_px: float = DEFAULT_READING_PX
+    engine: OcrEngine = field(default_factory=shared_engine)
+    name: str = "ocr"
+    needs_pixels: bool = True
+    _cache: dict[tuple[str, int], TextEvidence] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def __init__(
-        self,
-        max_side: int = DEFAULT_BUDGET_SIDE,
-        min_line_px: float = MIN_LINE_PX,
-        margin: float = MARGIN,
-        engine: OcrEngine | None = None,
-    ) -> None:
-        self.max_side = max_side
-        self.min_line_px = min_line_px
-        self.margin = margin
-        self.engine = engine or shared_engine()
-        self._originals: dict[tuple[str, int], dict[str, Any]] = {}
-        self._lock = threading.Lock()
-
-    def _original(self, sample: SourceSample, image: Image.Image) -> dict[str, Any]:
-        """The original's reading, once per sample (every candidate compares against it)."""
-        key = (sample.id, id(image))
+    def evidence(self, sample: SourceSample, canvas: Image.Image) -> TextEvidence:
+        key = (sample.id, id(canvas))
         with self._lock:
-            hit = self._originals.get(key)
+            hit = self._cache.get(key)
         if hit is None:
-            lines = self.engine.read(downscale_to(image, self.max_side, BILINEAR))
-            hit = answer_reading(lines, sample.answer, self.min_line_px)
+            hit = text_evidence(self.engine, canvas, sample.answer, self.max_side)
             with self._lock:
-                if len(self._originals) > 256:
-                    self._originals.clear()
-                self._originals[key] = hit
+                if len(self._cache) > 64:
+                    self._cache.clear()
+                self._cache[key] = hit
         return hit
+
+    def _numbers(self, ev: TextEvidence, canvas: Image.Image) -> dict[str, Any]:
+        return {
+            "max_side": self.max_side,
+            "reading_px": self.reading_px,
+            "glyph_px_source": round(ev.glyph_px, 1),
+            "glyph_px_at_budget": round(ev.glyph_px * budget_scale(canvas.size, self.max_side), 2),
+            "text_box": [round(v) for v in ev.box] if ev.box else None,
+        }
+
+    def screen(self, sample: SourceSample, canvas: Image.Image, op: Operation) -> Judgement | None:
+        """The verdict from the parameters and the canvas's text evidence alone: ``None``
+        (abstain) off topic, a rejection, or a provisional accept (the result is read next)."""
+        if op.name not in READING_OPS or not is_reading_question(sample):
+            return None
+        ev = self.evidence(sample, canvas)
+        if not ev.found:
+            why = f"the answer {sample.answer!r} is not written anywhere OCR finds"
+            return Judgement(False, 0.0, self.name, {"why": why, "lines": len(ev.lines)})
+        numbers = self._numbers(ev, canvas)
+        assert ev.box is not None
+        box, factor = op.params["box"], float(op.params.get("factor", 1))
+        held = coverage(box, ev.box)
+        after = ev.glyph_px * zoom_scale(box, factor, self.max_side)
+        numbers.update(coverage=round(held, 3), glyph_px_after=round(after, 2))
+        if numbers["glyph_px_at_budget"] >= self.reading_px:
+            why = "the answer is already legible at the budget"
+        elif held < COVERAGE:
+            why = "the zoom misses part of the answer's text"
+        elif after < self.reading_px:
+            why = "the answer is still below the reading size after the zoom"
+        else:
+            area = (box[2] - box[0]) * (box[3] - box[1])
+            text_area = (ev.box[2] - ev.box[0]) * (ev.box[3] - ev.box[1])
+            return Judgement(
+                True, round(min(1.0, text_area / max(area, 1.0)), 4), self.name, numbers
+            )
+        return Judgement(False, 0.0, self.name, {**numbers, "why": why})
 
     def judge(
         self, sample: SourceSample, image: Image.Image, op: Operation, result: Image.Image | None
     ) -> Judgement | None:
-        if op.name not in READING_OPS or not is_reading_question(sample):
+        first = self.screen(sample, image, op)
+        if first is None or not first.helpful:
+            return first
+        seen = downscale_to(
+            result if result is not None else op.apply(image), self.max_side, BILINEAR
+        )
+        matched = find_answer(self.engine.read(seen), sample.answer)
+        ev = dict(first.evidence)
+        if not matched:
+            ev["why"] = "OCR does not read the answer in the result at the budget"
+            return Judgement(False, 0.0, self.name, ev)
+        text = " ".join(ln.text for ln in matched)
+        ev.update(text=text, seen=f'the text reads "{text}"')
+        return Judgement(True, first.score, self.name, ev)
+
+    def direct(self, sample: SourceSample, image: Image.Image) -> dict[str, Any] | None:
+        """Evidence that the answer is legible with no operation: its glyphs are at least the
+        reading size at the budget, and OCR reads it in the budget image."""
+        if not is_reading_question(sample):
             return None
-        if result is None:
-            result = op.apply(image)
-        before = self._original(sample, image)
-        seen = downscale_to(result, self.max_side, BILINEAR)
-        after = answer_reading(self.engine.read(seen), sample.answer, self.min_line_px)
-        ev: dict[str, Any] = {
-            "max_side": self.max_side,
-            "min_line_px": self.min_line_px,
-            "before": before,
-            "after": after,
-        }
-        if after["legible"] and not before["legible"]:
-            helpful, ev["why"] = True, "answer legible only after the operation"
-        elif after["legible"] and after["score"] >= before["score"] + self.margin:
-            helpful, ev["why"] = True, "answer read with clearly higher confidence"
-        else:
-            helpful = False
-            ev["why"] = (
-                "answer not legible in the result"
-                if not after["legible"]
-                else "answer already legible in the original"
-            )
-        if helpful:
-            ev["reveals"] = f'the text reads "{after["text"]}"'
-        return Judgement(helpful, float(after["score"]), self.name, ev)
+        ev = self.evidence(sample, image)
+        if not ev.found or ev.glyph_px * budget_scale(image.size, self.max_side) < self.reading_px:
+            return None
+        if ev.read_at_budget is None:
+            seen = downscale_to(image, self.max_side, BILINEAR)
+            ev.read_at_budget = find_answer(self.engine.read(seen), sample.answer) is not None
+        if not ev.read_at_budget:
+            return None
+        return {**self._numbers(ev, image), "text": ev.text, "seen": f'the text reads "{ev.text}"'}

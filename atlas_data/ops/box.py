@@ -33,9 +33,19 @@ def variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, Any]
     return [{**params, "box": [round(v) for v in obj]} for obj in ctx.objects]
 
 
+MAX_SHARE = 0.5  # a box over more of the image than this localises nothing
+
+
 def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
-    overlap = iou(params["box"], need.params["box"])
-    return Match(overlap >= MIN_IOU, round(overlap, 4), {"iou": round(overlap, 4)})
+    """Helpful when it overlaps the needed region and is a localisation at all."""
+    b = params["box"]
+    share = (b[2] - b[0]) * (b[3] - b[1]) / max(1, ctx.size[0] * ctx.size[1])
+    overlap = iou(b, need.params["box"])
+    ev: dict[str, Any] = {"iou": round(overlap, 4), "image_share": round(share, 3)}
+    if share > MAX_SHARE:
+        ev["why"] = "a box over most of the image localises nothing"
+        return Match(False, 0.0, ev)
+    return Match(overlap >= MIN_IOU, round(overlap, 4), ev)
 
 
 SPEC = OpSpec(

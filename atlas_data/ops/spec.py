@@ -29,14 +29,16 @@ POINT_TOL = 0.03  # of the image diagonal: how far a point may be from the neede
 class Need:
     """An operation that genuinely helps a sample, as its source knows it (ground truth).
 
-    ``reveals`` is one clause on what the result shows; ``text_height`` (px in the source)
-    tells a zoom how small the evidence is, when the source knows it.
+    ``reveals`` is one clause on what the result shows; ``evidence`` is the region that
+    holds the answer (a zoom's box has a margin around it) and ``text_height`` (px in the
+    source) how tall its letters are, when the source knows them.
     """
 
     op: str
     params: dict[str, Any]
     reveals: str = ""
     text_height: float | None = None
+    evidence: list[float] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class MatchContext:
 
     size: tuple[int, int]
     max_side: int
-    readable_px: float
+    reading_px: float
 
     @property
     def diagonal(self) -> float:
@@ -87,6 +89,7 @@ class OpSpec:
     intents: tuple[str, ...]  # first-person sentences of intent, for the offline teacher
     match: Callable[[dict[str, Any], Need, MatchContext], Match]
     variants: Callable[[dict[str, Any], ProposeContext], list[dict[str, Any]]] = no_variants
+    reading_intents: tuple[str, ...] = ()  # when the step makes text legible
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

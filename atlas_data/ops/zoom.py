@@ -42,26 +42,15 @@ def clamp_box(cx: float, cy: float, w: float, h: float, size: tuple[int, int]) -
     return [round(x0), round(y0), round(x0 + w), round(y0 + h)]
 
 
-def grid(size: tuple[int, int], rows: int = 3, cols: int = 3) -> list[dict[str, Any]]:
-    """Half-overlapping tiles at factor 2: the saliency-free scan every image gets."""
-    w, h = size
-    tw, th = w / cols, h / rows
-    out = []
-    for r in range(rows):
-        for c in range(cols):
-            b = clamp_box((c + 0.5) * tw, (r + 0.5) * th, tw * 1.5, th * 1.5, size)
-            out.append({"box": b, "factor": factor_for(b, 2.0)})
-    return out
-
-
 def variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, Any]]:
-    """A loose zoom around the target, the grid scan, and same-size zooms on other objects."""
+    """A loose zoom around the target and same-size zooms on the other objects (the scan
+    over the whole image is a proposer of its own)."""
     box = params["box"]
     bw, bh = box[2] - box[0], box[3] - box[1]
     factor = float(params.get("factor", 2))
     cx, cy = centre(box)
     loose = clamp_box(cx, cy, bw * 3, bh * 3, ctx.size)
-    out = [{"box": loose, "factor": factor_for(loose, factor)}, *grid(ctx.size)]
+    out = [{"box": loose, "factor": factor_for(loose, factor)}]
     for obj in ctx.objects:
         ox, oy = centre(obj)
         b = clamp_box(ox, oy, bw, bh, ctx.size)
@@ -82,31 +71,53 @@ def budget_scale(size: tuple[int, int], max_side: int) -> float:
     return min(1.0, max_side / max(size))
 
 
+def zoom_scale(box: Any, factor: float, max_side: int) -> float:
+    """Budget pixels per source pixel in a zoom's result: magnified by ``factor``, then shown
+    within ``max_side`` like any image. Above the canvas's own budget scale, more source
+    pixels reach the trainee; upsampling past that adds size, never information."""
+    out = (round((box[2] - box[0]) * factor), round((box[3] - box[1]) * factor))
+    return factor * budget_scale(out, max_side)
+
+
+def evidence_box(need: Need) -> list[float]:
+    return list(need.evidence or need.params["box"])
+
+
+def evidence_px(need: Need) -> float:
+    """How big the evidence is, in source pixels: its glyph height when the source knows
+    it, else the short side of its region."""
+    target = evidence_box(need)
+    return float(need.text_height or min(target[2] - target[0], target[3] - target[1]))
+
+
 def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
-    """Helpful when the box holds the target and makes it readable at the trainee's budget."""
-    cand, target = params["box"], need.params["box"]
+    """Helpful only when the box holds the evidence and the zoom takes it from below what
+    the trainee resolves at its budget (``reading_px``) to above it. Evidence already that
+    large at the budget gains nothing from a zoom, however much it is magnified."""
+    cand, target = params["box"], evidence_box(need)
     coverage = _intersection(cand, target) / max(_area(target), 1e-9)
-    factor = float(params.get("factor", 1))
-    target_px = float(need.text_height or min(target[2] - target[0], target[3] - target[1]))
-    out_size = (round((cand[2] - cand[0]) * factor), round((cand[3] - cand[1]) * factor))
-    seen_before = target_px * budget_scale(ctx.size, ctx.max_side)
-    seen_after = target_px * factor * budget_scale(out_size, ctx.max_side)
+    px = evidence_px(need)
+    before = px * budget_scale(ctx.size, ctx.max_side)
+    after = px * zoom_scale(cand, float(params.get("factor", 1)), ctx.max_side)
     ev: dict[str, Any] = {
         "coverage": round(coverage, 4),
-        "target_px_at_budget_before": round(seen_before, 2),
-        "target_px_at_budget_after": round(seen_after, 2),
-        "readable_px": ctx.readable_px,
+        "evidence_px_at_budget_before": round(before, 2),
+        "evidence_px_at_budget_after": round(after, 2),
+        "reading_px": ctx.reading_px,
+        "evidence_box": list(target),
     }
-    readable = seen_after >= ctx.readable_px
-    ok = coverage >= COVERAGE and readable and seen_after > seen_before * GAIN
-    if not readable:
-        ev["why"] = "target still too small after the zoom"
+    ok = False
+    if before >= ctx.reading_px:
+        ev["why"] = "the evidence is already large enough at the budget"
     elif coverage < COVERAGE:
-        ev["why"] = "box misses part of the target"
-    score = coverage * min(1.0, seen_after / ctx.readable_px)
-    # Prefer tight zooms: a box that is mostly target beats one that is mostly background.
-    tight = _area(target) / max(_area(cand), 1e-9)
-    return Match(ok, round(0.8 * score + 0.2 * min(1.0, tight * 4), 4), ev)
+        ev["why"] = "the box misses part of the evidence"
+    elif after < ctx.reading_px or after < before * GAIN:
+        ev["why"] = "the evidence is still too small after the zoom"
+    else:
+        ok = True
+        ev["seen"] = f"the region is {after / max(before, 1e-9):.1f} times larger than before"
+    # Saturates for every good zoom: ties go to the tightest box (see explore's ranking).
+    return Match(ok, round(coverage * min(1.0, after / ctx.reading_px), 2), ev)
 
 
 SPEC = OpSpec(
@@ -117,8 +128,13 @@ SPEC = OpSpec(
     apply=apply,
     describe=lambda p: f"zoom into a region, magnified x{float(p.get('factor', 1)):g}",
     intents=(
-        "I will zoom into the region that holds the detail so it becomes legible.",
+        "I will zoom into the region that holds the detail to see it more closely.",
         "Let me crop and magnify the area where that detail sits.",
+        "Enlarging that part of the image will show the detail at a usable size.",
+    ),
+    reading_intents=(
+        "I will zoom into the region that holds the text so it becomes legible.",
+        "Let me crop and magnify the area where the writing is.",
         "I should enlarge that part of the image to read it properly.",
     ),
     match=match,

@@ -347,14 +347,14 @@ def to_xyxy(b: Sequence[float], fmt: str, size: tuple[int, int]) -> list[int]:
     return box
 
 
-def zoom_need(box: list[int], size: tuple[int, int], reveals: str) -> Need:
+def zoom_need(box: list[int], size: tuple[int, int]) -> Need:
     """A zoom on ``box`` (plus a small margin) magnified to fill the trainee's view."""
     w, h = size
     bw, bh = box[2] - box[0], box[3] - box[1]
     m = max(4, round(0.1 * max(bw, bh)))
     b = [max(0, box[0] - m), max(0, box[1] - m), min(w, box[2] + m), min(h, box[3] + m)]
     factor = factor_for(b, DEFAULT_BUDGET_SIDE / max(b[2] - b[0], b[3] - b[1]))
-    return Need("zoom", {"box": b, "factor": round(factor, 3)}, reveals)
+    return Need("zoom", {"box": b, "factor": round(factor, 3)}, evidence=list(box))
 
 
 def normalize_choices(value: Any) -> list[str] | None:
@@ -495,12 +495,15 @@ class RecordAdapter:
         if len(boxes) > MAX_NEEDS:
             raise Rejection("too_many_boxes", f"{len(boxes)} boxes; at most {MAX_NEEDS} per sample")
         px = [to_xyxy(b, self.bbox_format, size) for b in boxes]
-        needs = [
-            zoom_need(b, size, f"the enlarged region shows {answer}")
-            if self.bbox_op == "zoom"
-            else Need("box", {"box": b}, f"the outlined region shows {answer}")
-            for b in px
-        ]
+        # Several boxes are one region to look at (a chain would put the second box in
+        # the first zoom's frame); the source knows where, not what the region shows.
+        needs = []
+        if px:
+            whole = [min(b[0] for b in px), min(b[1] for b in px)]
+            whole += [max(b[2] for b in px), max(b[3] for b in px)]
+            needs = [
+                zoom_need(whole, size) if self.bbox_op == "zoom" else Need("box", {"box": whole})
+            ]
         objects = [
             {"label": f"region {k}", "box": to_xyxy(b, self.bbox_format, size)}
             for k, b in enumerate(others)

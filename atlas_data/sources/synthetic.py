@@ -323,6 +323,7 @@ def small_text(rng: random.Random, size: tuple[int, int]) -> Scene:
         params={"box": list(zoom_box), "factor": factor},
         text_height=text_h,
         reveals=f'the tag reads "{answer}"',
+        evidence=list(target),
     )
     annotations = {
         "target": {

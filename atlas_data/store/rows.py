@@ -35,6 +35,8 @@ def operation_struct(step: ChosenStep, vocab: Vocabulary) -> dict[str, Any]:
         "helpful": j.helpful,
         "score": j.score,
         "evidence": json.dumps(j.evidence, sort_keys=True, default=str),
+        "proposer": step.proposer,
+        "frame": json.dumps(step.frame.to_json()) if step.frame else "",
     }
 
 
@@ -92,6 +94,7 @@ def kept_rows(
         "images": [source_image],
         "operations": ops,
         "tokens": [s.token for s in functional.spans],
+        "direct": not trajectory.steps,
     }
     rows: dict[str, dict[str, Any]] = {}
     if "sft" in kinds:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 IMAGE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
@@ -26,7 +26,9 @@ OPERATION = pa.struct(
         ("judge", pa.string()),
         ("helpful", pa.bool_()),
         ("score", pa.float64()),
-        ("evidence", pa.string()),  # JSON: why the judges found it helpful
+        ("evidence", pa.string()),  # JSON: what each judge measured and saw, and why
+        ("proposer", pa.string()),  # boxes | scan | text | salient | grounding
+        ("frame", pa.string()),  # JSON: the canvas it ran on (size, origin, scale)
     ]
 )
 SPAN = pa.struct(
@@ -47,6 +49,7 @@ _COMMON = [
     ("images", pa.list_(IMAGE)),  # [source image]
     ("operations", pa.list_(OPERATION)),
     ("tokens", pa.list_(pa.string())),  # functional tokens in order of use
+    ("direct", pa.bool_()),  # no operation: the answer needed none (a judge verified it)
 ]
 
 SFT = pa.schema(
@@ -84,7 +87,7 @@ REJECTS = pa.schema(
         ("detail", pa.string()),
         ("question", pa.string()),
         ("raw", pa.string()),  # raw teacher text, when there was one
-        ("operations", pa.list_(OPERATION)),
+        ("operations", pa.list_(OPERATION)),  # the best candidates tried, with verdicts
     ]
 )
 

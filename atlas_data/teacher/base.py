@@ -27,6 +27,7 @@ class TeachRequest:
     image: Image.Image | None  # at the teacher's ``image_side``; None when it reads no image
     steps: list[ChosenStep]
     preset: str
+    direct: dict[str, Any] | None = None  # no operation: a judge's proof it needs none
 
 
 @dataclass

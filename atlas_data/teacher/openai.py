@@ -23,7 +23,7 @@ from atlas_data.ops import spec_of
 from atlas_data.rejection import Rejection
 from atlas_data.teacher.base import Reasoning, StepText, TeachRequest, TeachResult
 
-PROMPT_VERSION = 1
+PROMPT_VERSION = 2
 SCHEMA_NAME = "atlas_reasoning"
 
 REASONING_SCHEMA: dict[str, Any] = {
@@ -58,9 +58,12 @@ the result image of each operation. Do not add, drop or reorder operations.
 Reply with a JSON object only:
 {"preamble": "...", "steps": [{"intent": "...", "observation": "..."}], \
 "conclusion": "...", "answer": "..."}
-- preamble: one or two sentences on what makes the question hard from the original image.
-- steps: exactly one entry per operation, in order. intent: one sentence saying what you \
-will do next and why. observation: one or two sentences on what its result image shows.
+- preamble: one or two sentences on what makes the question hard from the original image \
+(with no operation: what in the original image answers it).
+- steps: exactly one entry per operation, in order (none when there is no operation). \
+intent: one sentence saying what you will do next and why. observation: one or two \
+sentences on what its result image shows: what is written, counted, met or pointed at, \
+never just the answer restated.
 - conclusion: one sentence that draws the answer from what was seen.
 - answer: the final answer only, as short as possible.
 Never mention pixel coordinates, numbers of pixels, tool names, JSON or special tokens in \
@@ -103,6 +106,12 @@ def build_prompt(request: TeachRequest, max_side: int, hint_answer: bool = True)
             "Write reasoning that reaches it from what the images show."
         )
     lines.append(f"Number of operations: {len(request.steps)}")
+    if request.direct is not None:
+        seen = str(request.direct.get("seen") or "").strip()
+        lines.append(
+            "No operation helps here: the original image answers the question as it is"
+            + (f" (a checker noted: {seen})." if seen else ".")
+        )
     content: list[dict[str, Any]] = [{"type": "text", "text": "\n".join(lines)}]
     content.append({"type": "text", "text": "Original image:"})
     if request.image is not None:
@@ -110,9 +119,8 @@ def build_prompt(request: TeachRequest, max_side: int, hint_answer: bool = True)
     for k, step in enumerate(request.steps, start=1):
         op = step.operation
         text = f"Operation {k}: {spec_of(op.name).describe(dict(op.params))}."
-        reveals = str(step.judgement.evidence.get("reveals", "")).strip()
-        if reveals:
-            text += f" A checker noted that its result shows: {reveals}."
+        if step.judgement.seen:
+            text += f" A checker noted that its result shows: {step.judgement.seen}."
         content.append({"type": "text", "text": text})
         content.append({"type": "text", "text": f"Result of operation {k}:"})
         content.append(prompt.add_image(step.result))

@@ -2,7 +2,10 @@
 
 It needs no network and no model. Each sentence is drawn from a small bank of phrasings
 with a generator seeded by the sample id, so a rerun writes the same text. The facts it
-states come from the judgement evidence (``reveals``), i.e. from what the operation showed.
+states come from the judgement evidence (``seen``: the text a judge read, the marks placed,
+what a line meets), i.e. from what the operation showed; with no such evidence it writes
+no observation and the sample is rejected, rather than invent one. A direct trajectory
+(no operation) says why none was needed.
 """
 
 from __future__ import annotations
@@ -13,13 +16,37 @@ from typing import Any
 from atlas_data.ops import spec_of
 from atlas_data.teacher.base import Reasoning, StepText, TeachRequest, TeachResult, Usage
 
-PREAMBLES = (
-    "The detail this question depends on is small compared with the whole image.",
-    "At this resolution the answer cannot be read off the image with confidence.",
-    "The scene is busy, so I should focus on the part the question is about.",
-    "Looking at the whole image first, the relevant part is hard to make out directly.",
-    "To answer reliably I need a closer, more structured look at the image.",
+# What makes the question hard, by the category of the first operation.
+PREAMBLES: dict[str, tuple[str, ...]] = {
+    "manipulation": (
+        "The detail this question depends on is small compared with the whole image.",
+        "At this resolution the part that matters is too small to make out with confidence.",
+        "Looking at the whole image first, the relevant part is hard to make out directly.",
+    ),
+    "line": (
+        "The relation the question asks about is hard to judge by eye.",
+        "Estimating this from the picture alone is unreliable; a construction will help.",
+    ),
+    "arrow": (
+        "The direction the question is about is easy to misjudge over that distance.",
+        "It is not obvious where that direction leads, so I should trace it.",
+    ),
+    "shape": (
+        "Several candidates look alike, so I need to pin down the one that differs.",
+        "The scene is busy, so I should single out the part the question is about.",
+    ),
+    "text": (
+        "There are many similar objects, so counting them by eye is error-prone.",
+        "To answer reliably I need to keep track of each object I count.",
+    ),
+}
+DIRECT_PREAMBLES = (
+    "The part of the image the question is about is clear enough as it is.",
+    "No closer look is needed here: the relevant detail is large enough to see directly.",
+    "The image shows what the question asks about plainly.",
 )
+DIRECT_OBSERVATIONS = ("Looking at the image, {}.", "In the image, {}.", "As shown, {}.")
+PLAIN_DIRECT = "The region the question is about is large enough to see without zooming."
 
 OBSERVATION_LEADS = (
     "Now {}.",
@@ -50,21 +77,41 @@ class TemplateTeacher:
 
     def teach_sync(self, request: TeachRequest) -> TeachResult:
         rng = random.Random(request.sample_id)
+        if not request.steps:
+            return self._direct(request, rng)
         steps = []
         for chosen in request.steps:
-            reveals = str(chosen.judgement.evidence.get("reveals", "")).strip()
-            if not reveals:
+            seen = chosen.judgement.seen
+            if not seen:
                 return TeachResult(
                     None,
                     reason="teacher_no_evidence",
                     detail=f"{chosen.operation.name}: the judge recorded nothing the result shows",
                 )
-            intent = rng.choice(spec_of(chosen.operation.name).intents)
-            steps.append(StepText(intent, rng.choice(OBSERVATION_LEADS).format(reveals)))
+            spec = spec_of(chosen.operation.name)
+            reading = "text" in chosen.judgement.evidence and spec.reading_intents
+            intent = rng.choice(spec.reading_intents if reading else spec.intents)
+            steps.append(StepText(intent, rng.choice(OBSERVATION_LEADS).format(seen)))
+        first = spec_of(request.steps[0].operation.name).category
         return TeachResult(
             Reasoning(
-                preamble=rng.choice(PREAMBLES),
+                preamble=rng.choice(PREAMBLES[first]),
                 steps=steps,
+                conclusion=rng.choice(CONCLUSIONS),
+                answer=request.answer,
+            ),
+            usage=Usage(),
+        )
+
+    def _direct(self, request: TeachRequest, rng: random.Random) -> TeachResult:
+        """No operation helped and a judge verified the answer without one."""
+        proof = request.direct or {}
+        seen = str(proof.get("seen") or "").strip()
+        observed = rng.choice(DIRECT_OBSERVATIONS).format(seen) if seen else PLAIN_DIRECT
+        return TeachResult(
+            Reasoning(
+                preamble=f"{rng.choice(DIRECT_PREAMBLES)} {observed}",
+                steps=[],
                 conclusion=rng.choice(CONCLUSIONS),
                 answer=request.answer,
             ),
