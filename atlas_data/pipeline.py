@@ -17,7 +17,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PIL import Image
@@ -28,6 +28,7 @@ from atlas_data.llm import TeacherUnavailable, Usage
 from atlas_data.ops.image_io import STORABLE_FORMATS, downscale_to, encode_png, load_image
 from atlas_data.rejection import Rejection
 from atlas_data.sources.base import SourceItem, SourceRejection, SourceSample, check_text
+from atlas_data.store.outcome import Outcome, ShardStats
 from atlas_data.store.rows import (
     image_struct,
     kept_rows,
@@ -54,32 +55,6 @@ class Prepared:
     source_image: dict[str, Any]  # the row's image struct (input bytes or PNG)
     observations: list[dict[str, Any]]  # one encoded result per step
     no_help: str = ""  # for a direct candidate: why no operation helped
-
-
-@dataclass
-class Outcome:
-    """One item's rows (kept) or its rejection row, ready to leave in source order."""
-
-    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
-    reject: dict[str, Any] | None = None
-    key: str = ""  # dedup key of a kept sample
-    duplicate: dict[str, Any] | None = None  # its rejection row if an earlier one is kept
-    usage: Usage = field(default_factory=Usage)
-    over_quota: dict[str, Any] | None = None  # a direct answer's row past --direct-share
-
-
-@dataclass
-class ShardStats:
-    samples: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
-    tokens: Counter[str] = field(default_factory=Counter)
-    operations: Counter[str] = field(default_factory=Counter)
-    tasks: Counter[str] = field(default_factory=Counter)
-    usage: Usage = field(default_factory=Usage)
-    keys: list[str] = field(default_factory=list)
-    direct: int = 0
-    chain_lengths: Counter[str] = field(default_factory=Counter)  # operations per kept row
-    explored: Counter[str] = field(default_factory=Counter)  # proposer:/judge: tallies
 
 
 class ShardProcessor:

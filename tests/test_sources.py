@@ -410,6 +410,7 @@ def test_a_local_run_without_n_reads_every_record_and_says_when_n_cut_it(tmp_pat
     root, questions = _many_records(tmp_path, 300)
     base = ["run", "--source", "local", "--root", str(root), "--questions", str(questions)]
     base += ["--shard-size", "128", "--out", str(tmp_path / "runs")]
+    base += ["--judge", "annotation", "--proposer", "boxes"]  # counting records, not OCR
     res = CliRunner().invoke(app, base)
     assert res.exit_code == 0, res.output
     manifest = json.loads(next((tmp_path / "runs").rglob("manifest.json")).read_text())
