@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any
 
 from PIL import Image
@@ -81,10 +81,7 @@ class AnswerFlipJudge:
     ) -> AnswerFlipJudge:
         """On the teacher's endpoint (its URL, cache, retries), asking ``judge_model`` or,
         without one, the teacher's own model."""
-        names = {f.name for f in fields(EndpointConfig)}
-        endpoint = EndpointConfig.from_options(
-            {k: v for k, v in teacher_options.items() if k in names}
-        )
+        endpoint = EndpointConfig.of_teacher(teacher_options)
         model = judge_model or endpoint.model
         if not model:
             raise ValueError(

@@ -21,7 +21,7 @@ import math
 import random
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -181,10 +181,7 @@ class Grounding:
 
     @classmethod
     def from_options(cls, teacher_options: dict[str, Any], max_side: int) -> Grounding:
-        names = {f.name for f in fields(EndpointConfig)}
-        endpoint = EndpointConfig.from_options(
-            {k: v for k, v in teacher_options.items() if k in names}
-        )
+        endpoint = EndpointConfig.of_teacher(teacher_options)
         if not endpoint.model:
             raise ValueError(
                 "the grounding proposer asks a model: pass --teacher openai --model NAME "

@@ -212,6 +212,13 @@ class EndpointConfig:
         hints = typing.get_type_hints(cls)
         return cls(**{k: _coerce(v, hints[k], k) for k, v in options.items()})
 
+    @classmethod
+    def of_teacher(cls, teacher_options: Mapping[str, Any]) -> Self:
+        """The teacher's endpoint (URL, model, cache, retries) for a model judge or proposer
+        on the same server; the teacher's own prompt options are left out."""
+        names = {f.name for f in fields(cls)}
+        return cls.from_options({k: v for k, v in teacher_options.items() if k in names})
+
     def resolved_base_url(self) -> str:
         return (self.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
 
