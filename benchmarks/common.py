@@ -11,6 +11,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
 
+from PIL import Image
+
+from atlas_data.sources.base import SourceSample
+
 
 def versions(*packages: str) -> str:
     found = []
@@ -51,3 +55,10 @@ def peak_rss_mib() -> float:
 def ratio_line(name: str, value: float, target: str) -> None:
     """The last line every benchmark prints."""
     print(f"RATIO {name} = {value:.3f} (target {target})")
+
+
+def synthetic_image(sample: SourceSample) -> Image.Image:
+    """The pixels of a generated sample (the synthetic source always hands over an image)."""
+    if not isinstance(sample.image, Image.Image):
+        raise TypeError(f"{sample.id}: expected generated pixels, got encoded bytes")
+    return sample.image

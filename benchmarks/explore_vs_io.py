@@ -26,7 +26,8 @@ from PIL import Image
 
 from atlas_data.explore import explore
 from atlas_data.explore.annotation import AnnotationJudge
-from atlas_data.explore.candidates import propose
+from atlas_data.explore.proposers import need_proposals
+from atlas_data.judgement import Frame
 from atlas_data.ops.image_io import encode_png, load_image
 from atlas_data.sources.base import SourceSample
 from atlas_data.sources.synthetic import SyntheticSource
@@ -67,8 +68,8 @@ def eager_once(items: list[tuple[SourceSample, bytes, list[Image.Image]]]) -> No
     """Every candidate is applied to the pixels (what a pixel judge would need)."""
     for sample, data, _ in items:
         image = load_image(data).image
-        for group in propose(sample, image.size, 0):
-            for op in group:
+        for need in sample.needs:
+            for op in need_proposals(need, Frame(image.size), sample, 0):
                 with contextlib.suppress(ValueError):
                     op.apply(image)
         found = explore(sample, image, [AnnotationJudge()], DEFAULT_VOCABULARY, seed=0)
@@ -101,7 +102,7 @@ def main() -> None:
     for sample, data in base:
         image = load_image(data).image
         found = explore(sample, image, judges, DEFAULT_VOCABULARY, seed=0)
-        candidates += found.candidates
+        candidates += sum(n for k, n in found.counts.items() if k.endswith(":proposed"))
         items.append((sample, data, [s.result for s in found.steps]))
     n = len(items)
     print(f"fixed set: {n} samples ({args.per_size} at each of {SIZES}), {candidates} candidates")

@@ -39,7 +39,7 @@ def timed_command(cmd: list[str], env: dict[str, str] | None = None) -> float:
 
 
 def rows(run_dir: Path) -> list[tuple[str, str]]:
-    return duckdb.sql(f"select id, text from '{run_dir}/sft/*.parquet' order by id").fetchall()
+    return duckdb.execute(f"select id, text from '{run_dir}/sft/*.parquet' order by id").fetchall()
 
 
 def main() -> None:

@@ -82,7 +82,7 @@ def main() -> None:
         glob = str(big / "sft" / "*.parquet")
 
         with timed() as t_duck:
-            duck = as_counts(duckdb.sql(SQL.format(glob=glob)).df())
+            duck = as_counts(duckdb.execute(SQL.format(glob=glob)).df())
         with timed() as t_pandas:
             files = sorted(big.glob("sft/*.parquet"))
             frame = pd.concat(pd.read_parquet(f, columns=["task", "tokens"]) for f in files)

@@ -23,7 +23,7 @@ from atlas_data.ops import Operation
 from atlas_data.sources.synthetic import SyntheticSource
 from atlas_data.teacher.base import TeachRequest
 from atlas_data.teacher.openai import OpenAITeacher
-from benchmarks.common import header, ratio_line
+from benchmarks.common import header, ratio_line, synthetic_image
 from flows.local_run import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,8 @@ def requests_for(n: int, side: int) -> list[TeachRequest]:
     """``n`` distinct teaching requests (distinct images, so nothing is shared or cached)."""
     base = SyntheticSource(n=1, seed=0, families=["small_text"]).sample(0)
     need = base.needs[0]
-    img = base.image.resize((side, side * 3 // 4)) if side != base.image.width else base.image
+    image = synthetic_image(base)
+    img = image.resize((side, side * 3 // 4)) if side != image.width else image
     out = []
     for i in range(n):
         variant = img.copy()
@@ -50,7 +51,7 @@ def requests_for(n: int, side: int) -> list[TeachRequest]:
             (i % variant.width, (i // variant.width) % variant.height), (i % 256, 0, 0)
         )
         op = Operation("zoom", need.params)
-        result = op.apply(base.image)
+        result = op.apply(image)
         judgement = Judgement(True, 1.0, "annotation", {"reveals": need.reveals})
         out.append(
             TeachRequest(
@@ -100,8 +101,13 @@ def main() -> None:
             except OSError:
                 time.sleep(0.05)
         os.environ.setdefault("OPENAI_API_KEY", "sk-bench")
-        teacher = OpenAITeacher(
-            model="stand-in-vlm", base_url=url, concurrency=args.concurrency, cache_dir=None
+        teacher = OpenAITeacher.from_options(
+            {
+                "model": "stand-in-vlm",
+                "base_url": url,
+                "concurrency": args.concurrency,
+                "cache_dir": None,
+            }
         )
         reqs = requests_for(args.requests + 1, args.image_side)
         cpu0, srv0 = time.process_time(), proc_cpu(server.pid)
