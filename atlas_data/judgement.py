@@ -3,12 +3,13 @@ frame of coordinates each step of a chain works in."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PIL import Image
 
-from atlas_data.ops import Operation
+from atlas_data.ops import Operation, specs
+from atlas_data.ops.spec import Need
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,24 @@ class Frame:
         if result.size != self.size:
             return Frame(result.size, self.origin, self.scale, False)
         return self
+
+    def point(self, p: Any) -> list[float]:
+        """A source-pixel point in this frame's pixels."""
+        return [(p[0] - self.origin[0]) * self.scale, (p[1] - self.origin[1]) * self.scale]
+
+    def need(self, need: Need) -> Need:
+        """``need`` (in source pixels) in this frame's pixels: its parameters, evidence region
+        and detail size, so a later step of a chain is proposed and judged where it runs."""
+        if self.origin == (0.0, 0.0) and self.scale == 1.0:
+            return need
+        spec = specs().get(need.op)
+        params = spec.map_coords(need.params, self.point) if spec else dict(need.params)
+        return replace(
+            need,
+            params=params,
+            evidence=self.to_canvas(need.evidence) if need.evidence else None,
+            detail_px=need.detail_px * self.scale if need.detail_px else None,
+        )
 
     def to_canvas(self, box: Any) -> list[float]:
         """A source-pixel box in this frame's pixels (clamped to the canvas)."""

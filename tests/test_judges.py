@@ -54,7 +54,7 @@ def test_ocr_judge_finds_the_text_zoom_helpful_and_a_wrong_region_not(sample, oc
     ev = helped.evidence
     # from below the reading size at the budget to above it, measured on the letters
     assert ev["glyph_px_at_budget"] < ocr.reading_px <= ev["glyph_px_after"]
-    assert abs(ev["glyph_px_source"] - sample.needs[0].text_height) <= 1
+    assert abs(ev["glyph_px_source"] - sample.needs[0].detail_px) <= 1
     assert sample.answer in ev["text"] and sample.answer in helped.seen
     wrong = ocr.judge(sample, sample.image, wrong_zoom(sample), None)
     assert wrong is not None and not wrong.helpful

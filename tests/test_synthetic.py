@@ -134,7 +134,7 @@ def test_contract_and_need_applies(family: str) -> None:
 def test_small_text_is_small_unique_and_zoomable() -> None:
     for s in family_samples("small_text"):
         need, target = the_need(s), s.annotations["target"]
-        th, factor = need["text_height"], need["params"]["factor"]
+        th, factor = need["detail_px"], need["params"]["factor"]
         assert 8 <= th <= 12 and factor in (3, 4) and th * factor >= 32
         assert re.fullmatch(f"[{CODE_ALPHABET}]{{3,4}}", s.answer)
         assert f'"{s.answer}"' in need["reveals"]

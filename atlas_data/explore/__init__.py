@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from PIL import Image
@@ -258,8 +258,11 @@ def explore(
         )
     canvas, frame = image, Frame(image.size)
     for i, need in enumerate(needs):
-        proposals = _proposals(sample, need, frame, proposers, canvas, seed)
-        chosen, tried = _step(sample, canvas, proposals, judges, out.counts)
+        # judges see the step's own need, in the pixels of the canvas it runs on
+        here = frame.need(need) if need is not None else None
+        at = replace(sample, needs=[here]) if here is not None else sample
+        proposals = _proposals(at, here, frame, proposers, canvas, seed)
+        chosen, tried = _step(at, canvas, proposals, judges, out.counts)
         if chosen is None or chosen.result is None:
             if i == 0:
                 out.direct = _direct(sample, image, judges)

@@ -44,10 +44,10 @@ class AnnotationJudge:
             return sample.needs
         out = []
         for need in sample.needs:
-            if need.op == "zoom" and need.text_height is None:
+            if need.op == "zoom" and need.detail_px is None:
                 x0, y0, x1, y1 = evidence_box(need)
                 crop = image.crop((x0, y0, x1, y1))
-                need = replace(need, text_height=glyph_height(crop) or None)
+                need = replace(need, detail_px=glyph_height(crop) or None)
             out.append(need)
         return out
 

@@ -62,7 +62,7 @@ def fill_zoom(box: Sequence[float], max_side: int) -> Operation | None:
 
 
 def need_proposals(need: Need, frame: Frame, sample: SourceSample, seed: int) -> list[Operation]:
-    """The needed operation and its spec's variants around it (``boxes``)."""
+    """The needed operation (already in ``frame``'s pixels) and its spec's variants (``boxes``)."""
     spec = specs().get(need.op)
     objects = [frame.to_canvas(o["box"]) for o in sample.objects] if frame.exact else []
     ctx = ProposeContext(frame.size, objects, random.Random(f"{sample.id}:{seed}:{need.op}"))

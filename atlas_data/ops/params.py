@@ -73,6 +73,7 @@ class Param:
 
     schema: dict[str, Any]
     required: bool = False
+    coords: str = ""  # "point", "box" or "points": image coordinates, mapped between frames
 
     def check(self, value: Any, what: str) -> Any:
         """Range-check a scalar against the schema's own limits; shapes are checked by
@@ -101,18 +102,25 @@ class Param:
         return self.schema.get("default")
 
 
-def _coordinates(count: int, description: str, required: bool) -> Param:
+def _coordinates(count: int, description: str, required: bool, coords: str) -> Param:
     item = {"type": "number"}
     schema = {"type": "array", "items": item, "minItems": count, "maxItems": count}
-    return Param({**schema, "description": description}, required)
+    return Param({**schema, "description": description}, required, coords)
 
 
 def Point(required: bool = True) -> Param:  # noqa: N802 - a constructor, read as a type
-    return _coordinates(2, "[x, y] in source-image pixels", required)
+    return _coordinates(2, "[x, y] in the pixels of the image it applies to", required, "point")
 
 
 def Box(required: bool = True) -> Param:  # noqa: N802
-    return _coordinates(4, "[x0, y0, x1, y1] in source-image pixels, x0 < x1, y0 < y1", required)
+    return _coordinates(
+        4, "[x0, y0, x1, y1] in the pixels of the image it applies to", required, "box"
+    )
+
+
+def Points(limit: int) -> Param:  # noqa: N802
+    schema = {"type": "array", "items": Point().schema, "minItems": 1, "maxItems": limit}
+    return Param(schema, True, "points")
 
 
 def Number(  # noqa: N802

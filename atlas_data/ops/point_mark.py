@@ -8,13 +8,11 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from atlas_data.ops.params import COLOR, Param, Point, check_color, check_point, font
+from atlas_data.ops.params import COLOR, Param, Points, check_color, check_point, font
 from atlas_data.ops.spec import POINT_TOL, Match, MatchContext, Need, OpSpec, ProposeContext, centre
 
 MAX_POINTS = 256
-POINTS = Param(
-    {"type": "array", "items": Point().schema, "minItems": 1, "maxItems": MAX_POINTS}, True
-)
+POINTS = Points(MAX_POINTS)
 NUMBERED = Param({"type": "boolean", "default": True})
 
 

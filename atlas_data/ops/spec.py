@@ -29,15 +29,16 @@ POINT_TOL = 0.03  # of the image diagonal: how far a point may be from the neede
 class Need:
     """An operation that genuinely helps a sample, as its source knows it (ground truth).
 
-    ``reveals`` is one clause on what the result shows; ``evidence`` is the region that
-    holds the answer (a zoom's box has a margin around it) and ``text_height`` (px in the
-    source) how tall its letters are, when the source knows them.
+    Coordinates are the source image's. ``reveals`` is one clause on what the result
+    shows; ``evidence`` is the region that holds the answer (a zoom's box has a margin
+    around it) and ``detail_px`` how big its telling detail is (the letters' height, a
+    counted object's size), when the source knows it.
     """
 
     op: str
     params: dict[str, Any]
     reveals: str = ""
-    text_height: float | None = None
+    detail_px: float | None = None
     evidence: list[float] | None = None
 
 
@@ -97,6 +98,24 @@ class OpSpec:
 
     def schema(self) -> dict[str, Any]:
         return params_schema(self.params)
+
+    def map_coords(
+        self, params: dict[str, Any], point: Callable[[Sequence[float]], list[float]]
+    ) -> dict[str, Any]:
+        """``params`` with every image coordinate passed through ``point`` (a box by its
+        corners): how a need written in the source's pixels reaches a zoomed canvas."""
+        out = dict(params)
+        for name, param in self.params.items():
+            value = params.get(name)
+            if value is None or not param.coords:
+                continue
+            if param.coords == "point":
+                out[name] = point(value)
+            elif param.coords == "points":
+                out[name] = [point(p) for p in value]
+            else:
+                out[name] = point(value[:2]) + point(value[2:])
+        return out
 
 
 def point_error(a: Sequence[float], b: Sequence[float], ctx: MatchContext) -> float:

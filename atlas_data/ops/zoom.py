@@ -87,7 +87,7 @@ def evidence_px(need: Need) -> float:
     """How big the evidence is, in source pixels: its glyph height when the source knows
     it, else the short side of its region."""
     target = evidence_box(need)
-    return float(need.text_height or min(target[2] - target[0], target[3] - target[1]))
+    return float(need.detail_px or min(target[2] - target[0], target[3] - target[1]))
 
 
 def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:

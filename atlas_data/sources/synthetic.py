@@ -321,7 +321,7 @@ def small_text(rng: random.Random, size: tuple[int, int]) -> Scene:
     need = Need(
         op="zoom",
         params={"box": list(zoom_box), "factor": factor},
-        text_height=text_h,
+        detail_px=text_h,
         reveals=f'the tag reads "{answer}"',
         evidence=list(target),
     )
