@@ -58,7 +58,8 @@ class Frame:
 
     def point(self, p: Any) -> list[float]:
         """A source-pixel point in this frame's pixels."""
-        return [(p[0] - self.origin[0]) * self.scale, (p[1] - self.origin[1]) * self.scale]
+        x, y = (p[0] - self.origin[0]) * self.scale, (p[1] - self.origin[1]) * self.scale
+        return [round(x, 2), round(y, 2)]
 
     def need(self, need: Need) -> Need:
         """``need`` (in source pixels) in this frame's pixels: its parameters, evidence region

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from atlas_data.judgement import Frame
 from atlas_data.ops import Operation
 from atlas_data.sources.base import SourceSample, content_id, pixels_digest
 from atlas_data.sources.synthetic import (
@@ -23,12 +24,12 @@ from atlas_data.sources.synthetic import (
 )
 
 SIZE = (1600, 1200)
-EXPECTED_OP = {
-    "small_text": "zoom",
-    "counting": "point_mark",
-    "odd_one": "box",
-    "geometry": "aux_line",
-    "direction": "arrow",
+CHAINS = {  # the operations each family's scenes need, in order
+    "small_text": [["zoom"]],
+    "counting": [["point_mark"], ["zoom", "point_mark"]],
+    "odd_one": [["box", "arrow"]],
+    "geometry": [["aux_line", "text_label"]],
+    "direction": [["arrow"]],
 }
 
 
@@ -42,9 +43,11 @@ def pixels(s: SourceSample) -> np.ndarray:
     return np.asarray(s.image)
 
 
-def the_need(s: SourceSample) -> dict:
-    assert len(s.needs) == 1
-    return dataclasses.asdict(s.needs[0])
+def the_need(s: SourceSample, op: str | None = None) -> dict:
+    """The sample's one need (of operation ``op``, when its scene needs a chain)."""
+    needs = [n for n in s.needs if op is None or n.op == op]
+    assert len(needs) == 1
+    return dataclasses.asdict(needs[0])
 
 
 # --------------------------------------------------------------------------- the stream
@@ -115,11 +118,13 @@ def test_contract_and_need_applies(family: str) -> None:
         assert s.id == content_id(pixels_digest(s.image), s.question)  # type: ignore[arg-type]
         assert 0 < len(s.answer) <= 20
         json.dumps(s.annotations)
-        need = the_need(s)
-        assert need["op"] == EXPECTED_OP[family]
-        assert isinstance(need["reveals"], str) and need["reveals"]
-        out = Operation(need["op"], need["params"]).apply(s.image)  # type: ignore[arg-type]
-        assert out.size[0] > 0
+        assert [n.op for n in s.needs] in CHAINS[family]
+        canvas, frame = s.image, Frame(s.image.size)  # type: ignore[union-attr]
+        for need in s.needs:  # each step runs on the previous step's result, in its frame
+            assert need.reveals
+            op = Operation(need.op, frame.need(need).params)
+            out = op.apply(canvas)  # type: ignore[arg-type]
+            canvas, frame = out, frame.after(op, out)
         objects = s.objects
         assert len(objects) >= 3
         for o in objects:
@@ -169,13 +174,25 @@ def _classify(w: int, h: int, area: int) -> str:
 
 
 def test_counting_marks_every_target_and_nothing_else() -> None:
+    trays = 0
     for s in family_samples("counting"):
-        need, target = the_need(s), s.annotations["target"]
+        need, target = the_need(s, "point_mark"), s.annotations["target"]
         points = need["params"]["points"]
         assert need["params"]["numbered"] is True
         count = int(s.answer)
         assert 3 <= count <= 9 and len(points) == count
-        assert s.question == f"How many {target['colour']} {target['kind']}s are there?"
+        plural = f"{target['colour']} {target['kind']}s"
+        tray = s.annotations["tray"]
+        if tray is None:
+            assert s.question == f"How many {plural} are there?"
+        else:  # the shapes are crowded on a tray: zoom there first
+            trays += 1
+            assert s.question == f"How many {plural} are on the tray?"
+            zoom = the_need(s, "zoom")
+            assert zoom["params"]["box"] == tray == zoom["evidence"]
+            assert all(tray[0] < x < tray[2] and tray[1] < y < tray[3] for x, y in points)
+            # too small to tell apart at the 1024 px budget, large enough after the zoom
+            assert zoom["detail_px"] * 1024 / SIZE[0] < 10 <= zoom["detail_px"] * 1.6
 
         px = pixels(s)
         rgb = np.array(target["rgb"], dtype=np.uint8)
@@ -196,6 +213,7 @@ def test_counting_marks_every_target_and_nothing_else() -> None:
         wanted = {i for i, k in kinds.items() if k == target["kind"]}
         assert len(wanted) == count
         assert {labels[y, x] for x, y in points} == wanted
+    assert 0 < trays < len(family_samples("counting"))
 
 
 def test_odd_one_box_holds_the_only_different_cell() -> None:
@@ -208,9 +226,15 @@ def test_odd_one_box_holds_the_only_different_cell() -> None:
         assert 1 <= row <= grid["rows"] and 1 <= col <= grid["cols"]
         cells = grid["cells"]
         odd_box = cells[(row - 1) * grid["cols"] + (col - 1)]
-        need = the_need(s)
+        need = the_need(s, "box")
         assert need["params"]["box"] == odd_box
-        assert f"row {row}, column {col}" in need["reveals"]
+        # then an arrow from the boxed shape straight up, past the grid's top, to its column
+        arrow = the_need(s, "arrow")["params"]
+        (sx, sy), (ex, ey) = arrow["start"], arrow["end"]
+        column = cells[col - 1]  # the first row's cell in that column
+        assert sx == ex == (column[0] + column[2]) // 2 and sy == odd_box[1]
+        assert ey < cells[0][1]
+        assert f"column {col}" in the_need(s, "arrow")["reveals"]
 
         px = pixels(s)
         crops = [px[y0:y1, x0:x1] for x0, y0, x1, y1 in cells]
@@ -225,10 +249,12 @@ def test_odd_one_box_holds_the_only_different_cell() -> None:
 def test_geometry_answer_matches_the_segment_and_circle() -> None:
     answers = []
     for s in family_samples("geometry", n=60):
-        params = the_need(s)["params"]
+        params = the_need(s, "aux_line")["params"]
         a, b = params["start"], params["end"]
         circle = s.annotations["circle"]
         c, r = circle["center"], circle["radius"]
+        label = the_need(s, "text_label")["params"]  # then what the line showed, on the circle
+        assert label == {"position": c, "text": "crossed" if s.answer == "yes" else "missed"}
         dist = segment_distance(c, a, b)
         assert s.answer == ("yes" if dist < r else "no")
         assert abs(dist - r) > 0.15 * r  # never near-tangent

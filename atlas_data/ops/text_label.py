@@ -7,7 +7,16 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from atlas_data.ops.params import COLOR, Param, Point, check_color, check_point, font
-from atlas_data.ops.spec import POINT_TOL, Match, MatchContext, Need, OpSpec, point_error
+from atlas_data.ops.spec import (
+    POINT_TOL,
+    Match,
+    MatchContext,
+    Need,
+    OpSpec,
+    ProposeContext,
+    centre,
+    point_error,
+)
 
 TEXT = Param({"type": "string", "minLength": 1, "maxLength": 64}, True)
 
@@ -25,6 +34,14 @@ def apply(img: Image.Image, position: Any, text: Any, color: Any = "red") -> Ima
         (x, y), text, fill=rgb, font=font(size), stroke_width=1, stroke_fill=(255, 255, 255)
     )
     return out
+
+
+def variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, Any]]:
+    """The same label written on the other objects, and beside the needed place."""
+    x, y = params["position"]
+    step = 0.1 * min(ctx.size)
+    out = [{**params, "position": centre(o)} for o in list(ctx.objects)[:3]]
+    return out + [{**params, "position": [min(x + step, ctx.size[0] - 1), max(y - step, 0)]}]
 
 
 def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
@@ -47,4 +64,5 @@ SPEC = OpSpec(
         "Let me annotate the image with a short label.",
     ),
     match=match,
+    variants=variants,
 )

@@ -1,10 +1,10 @@
 """The embedded default source: procedurally drawn scenes with known answers.
 
-Every sample is a scene in which exactly one visual operation genuinely helps (a zoom on
-tiny text, numbered marks for counting, a box on the odd cell, an auxiliary line for a
-geometry question, an arrow along a pointer), and the scene generator knows the exact
-parameters of that operation, so ``needs`` is ground truth rather than a
-guess. Item ``i`` depends only on ``(seed, i, families, size)``: any item can be rebuilt
+Every sample is a scene in which a known operation, or a chain of them, genuinely helps
+(a zoom on tiny text; a zoom into a crowded tray, then numbered marks; a box on the odd
+cell, then an arrow to its column's number; an auxiliary line, then a label of what it
+showed; an arrow along a pointer), and the scene generator knows the exact parameters of
+each, so ``needs`` is ground truth rather than a guess. Item ``i`` depends only on ``(seed, i, families, size)``: any item can be rebuilt
 alone, which is what sharding needs.
 """
 
@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
+from atlas_data.config import DEFAULT_BUDGET_SIDE as BUDGET
 from atlas_data.ops.params import font
 from atlas_data.ops.spec import Need
+from atlas_data.ops.zoom import factor_for
 from atlas_data.sources.base import SourceSample, content_id, pixels_digest
 
 RGB = tuple[int, int, int]
@@ -336,11 +338,24 @@ def small_text(rng: random.Random, size: tuple[int, int]) -> Scene:
 
 
 def counting(rng: random.Random, size: tuple[int, int]) -> Scene:
-    """Small scattered shapes where one colour-and-kind must be counted: numbered marks help."""
+    """Shapes where one colour-and-kind must be counted: numbered marks help. Half the
+    scenes crowd tiny shapes on a small tray, too small to tell apart at the budget: zoom
+    into the tray, then mark and number them there (a chain)."""
     w, h = size
     u = _unit(size)
     img = _backdrop(rng, size, noise=False, light=True)
     d = ImageDraw.Draw(img)
+    tray: Box | None = None
+    area: Box = (0, 0, w, h)
+    if rng.random() < 0.5:
+        tw, th = round(w * rng.uniform(0.28, 0.34)), round(h * rng.uniform(0.28, 0.34))
+        x0, y0 = (
+            rng.randint(round(20 * u), w - tw - round(20 * u)),
+            rng.randint(round(20 * u), h - th - round(20 * u)),
+        )
+        tray = (x0, y0, x0 + tw, y0 + th)
+        d.rounded_rectangle(tray, radius=round(12 * u), fill=(205, 205, 200), outline=(150,) * 3)
+        area = tray
 
     colours = rng.sample(list(SHAPE_COLOURS), rng.randint(3, 4))
     kinds = rng.sample(SHAPE_KINDS, rng.randint(2, 3))
@@ -355,12 +370,15 @@ def counting(rng: random.Random, size: tuple[int, int]) -> Scene:
     specs += [rng.choice(other_combos) for _ in range(n_total - len(specs))]
 
     placed: list[tuple[str, str, int, int, int]] = []
-    margin = round(40 * u)
+    margin = round((14 if tray else 40) * u)
+    ax0, ay0, ax1, ay1 = area
     for colour, kind in specs:
-        r = max(6, round(rng.uniform(10, 18) * u))
-        for _ in range(500):
-            cx, cy = rng.randint(margin, w - margin), rng.randint(margin, h - margin)
-            if all(math.hypot(cx - px, cy - py) >= r + pr + 14 * u for _, _, px, py, pr in placed):
+        r = max(6, round(rng.uniform(6, 7) * u if tray else rng.uniform(10, 18) * u))
+        gap = (5 if tray else 14) * u
+        for _ in range(2000):
+            cx = rng.randint(ax0 + margin, ax1 - margin)
+            cy = rng.randint(ay0 + margin, ay1 - margin)
+            if all(math.hypot(cx - px, cy - py) >= r + pr + gap for _, _, px, py, pr in placed):
                 placed.append((colour, kind, cx, cy, r))
                 break
     targets = [p for p in placed if (p[0], p[1]) == (t_colour, t_kind)]
@@ -372,15 +390,31 @@ def counting(rng: random.Random, size: tuple[int, int]) -> Scene:
             objects.append({"label": f"{colour} {kind}", "box": _shape_box(kind, cx, cy, r)})
 
     plural = f"{t_colour} {t_kind}s"
-    need = Need(
-        op="point_mark",
-        params={"points": [[cx, cy] for _, _, cx, cy, _ in targets], "numbered": True},
-        reveals=f"the marks number the {plural} 1 to {n_target}",
-    )
-    annotations = {
+    needs = [
+        Need(
+            op="point_mark",
+            params={"points": [[cx, cy] for _, _, cx, cy, _ in targets], "numbered": True},
+            reveals=f"the marks number the {plural} 1 to {n_target}",
+        )
+    ]
+    annotations: dict[str, Any] = {
         "target": {"colour": t_colour, "kind": t_kind, "rgb": list(SHAPE_COLOURS[t_colour])},
+        "tray": list(tray) if tray else None,
     }
-    return Scene(img, f"How many {plural} are there?", str(n_target), annotations, [need], objects)
+    question = f"How many {plural} are there?"
+    if tray:
+        smallest = 2 * min(p[4] for p in placed)
+        longest = max(tray[2] - tray[0], tray[3] - tray[1])
+        zoom = Need(
+            op="zoom",
+            params={"box": list(tray), "factor": round(factor_for(list(tray), BUDGET / longest), 3)},
+            reveals=f"the tray's shapes appear large enough to tell the {plural} apart",
+            detail_px=smallest,
+            evidence=list(tray),
+        )
+        needs.insert(0, zoom)
+        question = f"How many {plural} are on the tray?"
+    return Scene(img, question, str(n_target), annotations, needs, objects)
 
 
 def odd_one(rng: random.Random, size: tuple[int, int]) -> Scene:
@@ -463,11 +497,16 @@ def odd_one(rng: random.Random, size: tuple[int, int]) -> Scene:
         for r, c in rng.sample(others, 4)
     ]
     where = f"row {odd_r + 1}, column {odd_c + 1}"
-    need = Need(
-        op="box",
-        params={"box": cell_box(odd_r, odd_c)},
-        reveals=f"the boxed shape in {where} {clause}",
-    )
+    odd_box = cell_box(odd_r, odd_c)
+    column_x = (odd_box[0] + odd_box[2]) // 2
+    needs = [
+        Need(op="box", params={"box": odd_box}, reveals=f"the boxed shape {clause}"),
+        Need(  # from the boxed shape up to its column's number: which column it is in
+            op="arrow",
+            params={"start": [column_x, odd_box[1]], "end": [column_x, round(top * 0.75)]},
+            reveals=f"the arrow leads from the boxed shape up to column {odd_c + 1}",
+        ),
+    ]
     question = (
         "One shape differs from the others. In which row and column is it? "
         "Answer as 'row R, column C'."
@@ -480,7 +519,7 @@ def odd_one(rng: random.Random, size: tuple[int, int]) -> Scene:
         },
         "difference": mode,
     }
-    return Scene(img, question, where, annotations, [need], objects)
+    return Scene(img, question, where, annotations, needs, objects)
 
 
 def geometry(rng: random.Random, size: tuple[int, int]) -> Scene:
@@ -584,11 +623,19 @@ def geometry(rng: random.Random, size: tuple[int, int]) -> Scene:
 
     yes = segment_distance(c, a_pt, b_pt) < r
     clause = "crosses the circle" if yes else "passes clear of the circle"
-    need = Need(
-        op="aux_line",
-        params={"start": list(a_pt), "end": list(b_pt)},
-        reveals=f"the line from A to B {clause}",
-    )
+    label = "crossed" if yes else "missed"
+    needs = [
+        Need(
+            op="aux_line",
+            params={"start": list(a_pt), "end": list(b_pt)},
+            reveals=f"the line from A to B {clause}",
+        ),
+        Need(  # what the line showed, written on the circle
+            op="text_label",
+            params={"position": list(c), "text": label},
+            reveals=f'the circle is labelled "{label}": the line {clause}',
+        ),
+    ]
     annotations = {
         "circle": {"center": list(c), "radius": r},
         "points": {k: list(v) for k, v in points.items()},
@@ -596,7 +643,7 @@ def geometry(rng: random.Random, size: tuple[int, int]) -> Scene:
     question = (
         "Does the straight segment from A to B pass through the shaded circle? Answer yes or no."
     )
-    return Scene(img, question, "yes" if yes else "no", annotations, [need], objects)
+    return Scene(img, question, "yes" if yes else "no", annotations, needs, objects)
 
 
 def direction(rng: random.Random, size: tuple[int, int]) -> Scene:
