@@ -17,7 +17,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PIL import Image
@@ -55,6 +55,7 @@ class Prepared:
     source_image: dict[str, Any]  # the row's image struct (input bytes or PNG)
     observations: list[dict[str, Any]]  # one encoded result per step
     no_help: str = ""  # for a direct candidate: why no operation helped
+    trail: list[dict[str, Any]] = field(default_factory=list)  # and what was tried
 
 
 class ShardProcessor:
@@ -93,10 +94,8 @@ class ShardProcessor:
             raise exc.at("explore") from exc
         with self._lock:
             self.explored.update(found.counts)
+        trail = [{**t, "token": self.vocab.token_for(t["name"]), "frame": ""} for t in found.trail]
         if found.reason and found.direct is None:
-            trail = [
-                {**t, "token": self.vocab.token_for(t["name"]), "frame": ""} for t in found.trail
-            ]
             raise Rejection(found.reason, found.detail, "explore", trail)
         data, ext = original or (encode_png(image), "png")
         observations = [
@@ -126,6 +125,7 @@ class ShardProcessor:
             image_struct(data, f"{sample.id}.{ext}"),
             observations,
             found.detail if found.direct else "",
+            trail if found.direct else [],
         )
 
     def finish(self, p: Prepared, result: TeachResult) -> Outcome:
@@ -183,15 +183,17 @@ class ShardProcessor:
         duplicate = reject_row(
             self.run_id, sample, "verify", "duplicate", detail, functional.text, ops
         )
-        over_quota = None
+        over_quota, proof = None, p.request.direct or {}
         if direct:
             over_quota = reject_row(
                 self.run_id,
                 sample,
                 "explore",
                 "no_helpful_operation",
-                f"{p.no_help}; the answer needs no operation ({p.request.direct}), but direct "
-                f"answers already make up --direct-share {self.config.direct_share} of the shard",
+                f"{p.no_help}; the {proof.get('judge')} judge verified the answer with no "
+                f"operation ({proof.get('seen') or 'no clause'}), but direct answers already "
+                f"make up --direct-share {self.config.direct_share} of the shard",
+                ops=p.trail,
             )
         return Outcome(rows, None, key, duplicate, usage, over_quota)
 

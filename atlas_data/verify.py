@@ -109,7 +109,7 @@ FRAME_WORDS = frozenset(
         "a an the now it this that these after with done clear clearly is are was be can we "
         "i so here there which of in on at as shows show showing shown displays display "
         "reveals enlarged zoomed magnified region area part image picture result answer "
-        "visible see seen look looks",
+        "visible see seen look looks after zoom zooming crop cropping closer up",
     )
 )
 

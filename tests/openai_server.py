@@ -8,6 +8,9 @@ received. It is a mock only at the model's edge:
 * a *teaching* request (``response_format`` json_schema ``atlas_reasoning``, or a system
   prompt asking for the reasoning JSON) gets well-formed reasoning built from the hints the
   prompt carries (the correct answer, what each operation revealed);
+* a *grounding* request (a system prompt asking where the evidence is) gets the box of the
+  smallest line of text rapidocr finds in the image, in the pixels of the image it was
+  sent, or ``{"box": null}`` when there is none: a stand-in that grounds small text;
 * any other question is answered *from the pixels*: it runs rapidocr on the last image and
   answers with the most confident line tall enough to be legible (``min_line_px``), so a
   zoom on small text really flips its answer;
@@ -175,15 +178,28 @@ _OCR_LOCK = threading.Lock()
 _OCR: Any = None
 
 
-def read_answer(img: Image.Image, min_line_px: float) -> str:
-    """Answer from the pixels: the most confident legible line, else 'unknown'."""
+def _read(img: Image.Image) -> list[Any]:
     global _OCR
     from atlas_data.explore.ocr import OcrEngine
 
     with _OCR_LOCK:
         if _OCR is None:
             _OCR = OcrEngine()
-    lines = [ln for ln in _OCR.read(img.convert("RGB")) if ln.box[3] - ln.box[1] >= min_line_px]
+    return _OCR.read(img.convert("RGB"))
+
+
+def ground(img: Image.Image) -> str:
+    """Where the evidence is, as the stand-in sees it: the smallest line of text."""
+    lines = [ln for ln in _read(img) if ln.text.strip()]
+    if not lines:
+        return json.dumps({"box": None})
+    small = min(lines, key=lambda ln: ln.box[3] - ln.box[1])
+    return json.dumps({"box": [round(v) for v in small.box]})
+
+
+def read_answer(img: Image.Image, min_line_px: float) -> str:
+    """Answer from the pixels: the most confident legible line, else 'unknown'."""
+    lines = [ln for ln in _read(img) if ln.box[3] - ln.box[1] >= min_line_px]
     if not lines:
         return "unknown"
     return max(lines, key=lambda ln: ln.score).text
@@ -291,6 +307,8 @@ def build_app(state: StandIn) -> FastAPI:
         teaching = _teaching(body, text)
         if teaching:
             content = teach_answer(text)
+        elif images and text.startswith("You locate evidence"):
+            content = await asyncio.to_thread(ground, images[-1])
         elif images:
             content = await asyncio.to_thread(read_answer, images[-1], state.min_line_px)
         else:

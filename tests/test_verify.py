@@ -103,3 +103,35 @@ def test_not_helpful():
 
 def test_duplicate():
     assert verify(make(key="k", seen={"k"}))[0] == "duplicate"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "observation",
+    ["The enlarged region shows 4.", "Now it is clear: 4.", "After zooming, the answer is 4."],
+)
+def test_an_observation_that_only_wraps_the_answer_is_refused(observation):
+    c = make()
+    c.trajectory.steps[0].observation = observation
+    assert verify(c)[0] == "observation_restates_answer"
+
+
+def test_an_observation_with_visual_evidence_around_the_answer_passes():
+    c = make()
+    c.trajectory.steps[0].observation = "Four red triangles carry the marks 1 to 4."
+    assert verify(c) is None
+
+
+def test_a_direct_answer_must_carry_no_operation():
+    assert verify(make(direct=True))[0] == "not_helpful"  # type: ignore[arg-type]
+    c = make(direct=True)  # type: ignore[arg-type]
+    c.trajectory.steps.clear()
+    assert (
+        verify(
+            dataclasses.replace(
+                c,
+                functional=c.trajectory.functional(DEFAULT_VOCABULARY, "atlas").text,
+                agentic=c.trajectory.agentic("atlas"),
+            )
+        )
+        is None
+    )

@@ -170,7 +170,8 @@ _JSON = re.compile(r"\{.*\}", re.DOTALL)
 
 class Grounding:
     """Asks the teacher's model where the evidence is; its box, validated and clamped to the
-    canvas, becomes a zoom. A malformed or missing box proposes nothing."""
+    canvas, becomes two zooms (with a margin, and with context). A malformed or missing box
+    proposes nothing."""
 
     name = "grounding"
 
@@ -209,8 +210,13 @@ class Grounding:
         w, h = canvas.size
         x0, x1 = sorted((min(max(x0, 0.0), w), min(max(x1, 0.0), w)))
         y0, y1 = sorted((min(max(y0, 0.0), h), min(max(y1, 0.0), h)))
-        op = fill_zoom([x0, y0, x1, y1], self.max_side)
-        return [op] if op is not None else []
+        # a model's box is rarely exact: its box with a margin, and with context around it
+        cx, cy, bw, bh = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
+        ops = [
+            fill_zoom(clamp_box(cx, cy, grow_w, grow_h, canvas.size), self.max_side)
+            for grow_w, grow_h in ((bw + bh, 2 * bh), (2 * bw, 4 * bh))
+        ]
+        return [op for op in ops if op is not None]
 
     def close(self) -> None:
         self.endpoint.close_sync()

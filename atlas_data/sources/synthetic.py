@@ -4,8 +4,8 @@ Every sample is a scene in which a known operation, or a chain of them, genuinel
 (a zoom on tiny text; a zoom into a crowded tray, then numbered marks; a box on the odd
 cell, then an arrow to its column's number; an auxiliary line, then a label of what it
 showed; an arrow along a pointer), and the scene generator knows the exact parameters of
-each, so ``needs`` is ground truth rather than a guess. Item ``i`` depends only on ``(seed, i, families, size)``: any item can be rebuilt
-alone, which is what sharding needs.
+each, so ``needs`` is ground truth rather than a guess. Item ``i`` depends only on
+``(seed, i, families, size)``: any item can be rebuilt alone, which is what sharding needs.
 """
 
 from __future__ import annotations
@@ -407,7 +407,10 @@ def counting(rng: random.Random, size: tuple[int, int]) -> Scene:
         longest = max(tray[2] - tray[0], tray[3] - tray[1])
         zoom = Need(
             op="zoom",
-            params={"box": list(tray), "factor": round(factor_for(list(tray), BUDGET / longest), 3)},
+            params={
+                "box": list(tray),
+                "factor": round(factor_for(list(tray), BUDGET / longest), 2),
+            },
             reveals=f"the tray's shapes appear large enough to tell the {plural} apart",
             detail_px=smallest,
             evidence=list(tray),
