@@ -3,8 +3,8 @@
 A run is opened as a DuckDB connection with one view per row type whose files exist
 (``sft``, ``rl``, ``rejects``) plus ``kept``: the kept samples with one ``reasoning``
 column whichever split holds them, so the same SQL works on SFT-only, RL-only and
-``both`` runs. ``rejects`` always exists (empty when nothing was rejected: "no
-rejections" is an answer, not an error). Both the run layout
+``both`` runs. ``rejects`` and ``kept`` always exist (empty when nothing was rejected or
+nothing kept: "none" is an answer, not an error). Both the run layout
 (``<run>/sft/part-*.parquet``) and the published Hub layout (``data/sft/*.parquet``)
 are understood, so ``hf://datasets/ORG/NAME`` is queried with the same SQL.
 """
@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from atlas_data.store.schemas import REJECTS
+from atlas_data.store.schemas import REJECTS, SFT
 from atlas_data.store.writer import MANIFEST, SPLIT_DIRS
 
 # Named recipes: each runs over the views above (tested in tests/test_query.py).
@@ -46,6 +46,17 @@ RECIPES: dict[str, tuple[str, str]] = {
         "Samples that use more than one operation.",
         "SELECT id, task, len(operations) AS n_ops, tokens FROM kept "
         "WHERE len(operations) > 1 ORDER BY n_ops DESC, id",
+    ),
+    "quality": (
+        "Trajectories by number of operations (0: a direct answer), the proposers that found "
+        "the chosen operations, and rejections by reason.",
+        "SELECT CASE WHEN len(operations) = 0 THEN 'direct answers (no operation)' "
+        "ELSE 'trajectories with ' || len(operations) || ' operation(s)' END AS what, "
+        "count(*) AS n FROM kept GROUP BY ALL "
+        "UNION ALL SELECT 'kept operations found by ' || coalesce(op.proposer, '-'), count(*) "
+        "FROM (SELECT unnest(operations) AS op FROM kept) GROUP BY ALL "
+        "UNION ALL SELECT 'rejected: ' || reason, count(*) FROM rejects GROUP BY ALL "
+        "ORDER BY what",
     ),
     "judge-scores": (
         "Judge verdicts per operation: how many helpful, mean score.",
@@ -138,7 +149,8 @@ def open_run(run: str | Path) -> OpenRun:
     """Open a run (a local folder, ``file://``, or any fsspec URL) for SQL."""
     run = str(run)
     root, files, read, fs = _find(run)
-    if not files.get("sft") and not files.get("rl"):
+    manifest_text = read(MANIFEST)
+    if not files.get("sft") and not files.get("rl") and not manifest_text:
         local = Path(run.removeprefix("file://")).expanduser()
         runs = [] if _is_url(run) or not local.is_dir() else sorted(local.glob(f"*/{MANIFEST}"))
         if runs:
@@ -163,11 +175,13 @@ def open_run(run: str | Path) -> OpenRun:
     cols = "id, task, source, question, answer, tokens, operations, images"
     if "sft" in files:
         kept = f"SELECT {cols}, text AS reasoning, 'sft' AS split FROM sft"
-    else:
+    elif "rl" in files:
         kept = f"SELECT {cols}, reference AS reasoning, 'rl' AS split FROM rl"
+    else:  # a run whose every sample was rejected: nothing kept is an answer too
+        con.register("_no_kept", pa.table({f.name: pa.array([], f.type) for f in SFT}))
+        kept = f"SELECT {cols}, text AS reasoning, 'sft' AS split FROM _no_kept"
     con.execute(f"CREATE VIEW kept AS {kept}")
-    text = read(MANIFEST)
-    manifest = json.loads(text) if text else None
+    manifest = json.loads(manifest_text) if manifest_text else None
     return OpenRun(con=con, root=root, files=files, manifest=manifest)
 
 

@@ -23,6 +23,7 @@ from atlas_data.ops import Operation, specs
 from atlas_data.ops.box import apply as draw_box
 from atlas_data.ops.image_io import downscale_to
 from atlas_data.query import OpenRun, open_run
+from atlas_data.summary import quality_rows
 from atlas_data.tokens import Vocabulary
 
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1"]
@@ -371,6 +372,10 @@ def build_report(run: str | Path | OpenRun, n_examples: int = 12, max_side: int 
         ]
     )
     card_html = "".join(f"<div class='card'><b>{v}</b><span>{k}</span></div>" for k, v in cards)
+    quality = "".join(
+        f"<tr><td>{html.escape(k.strip())}</td><td>{html.escape(v)}</td></tr>"
+        for k, v in quality_rows(manifest.get("quality") or {})
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -379,6 +384,12 @@ def build_report(run: str | Path | OpenRun, n_examples: int = 12, max_side: int 
 <p>{subtitle or html.escape(opened.root)}</p></header><main>
 <div class="cards">{card_html}
 </div>
+<h2>Quality</h2>
+{
+        "<table id='quality'><tr><th>what</th><th>value</th></tr>" + quality + "</table>"
+        if quality
+        else "<p>This run's manifest has no quality section.</p>"
+    }
 <h2>Charts</h2><div class="charts">
 {"".join(f'<div class="chart"><h3>{t}</h3>{c}</div>' for t, c in charts)}</div>
 <h2>Token vocabulary ({html.escape(vocab.name)}, {html.escape(vocab.hash)})</h2>

@@ -188,6 +188,7 @@ def test_cli_run_prints_a_summary_and_tokens_lists_the_paper_tokens(tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert "kept" in res.output and "samples/s" in res.output
+    assert "operations per trajectory" in res.output and "judge annotation" in res.output
     bad = tmp_path / "bad"
     res = runner.invoke(app, ["run", "--n", "5", "--out", str(bad), "--preset", "nope"])
     assert res.exit_code == 2 and "unknown format preset" in res.output

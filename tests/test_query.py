@@ -59,6 +59,17 @@ def test_recipes_agree_with_the_manifest(both_run):
     assert len(run.sql(recipe_sql("multi-op"))[1]) == multi
     judged = run.sql(recipe_sql("judge-scores"))[1]
     assert {r[0]: r[2] for r in judged} == counts["operations"]
+    quality = dict(run.sql(recipe_sql("quality"))[1])
+    q = manifest["quality"]
+    for n, c in q["operations_per_trajectory"].items():
+        assert quality[f"trajectories with {n} operation(s)"] == c
+    assert quality.get("direct answers (no operation)", 0) == q["direct"]
+    kept_ops = sum(len(ops) for ops in table.column("operations").to_pylist())
+    found = {k: v for k, v in quality.items() if k.startswith("kept operations found by ")}
+    assert sum(found.values()) == kept_ops
+    for name, c in q["proposers"].items():  # explore chose more: some were rejected later
+        assert quality.get(f"kept operations found by {name}", 0) <= c["chosen"]
+    assert sum(v for k, v in quality.items() if k.startswith("rejected: ")) == counts["rejected"]
 
 
 def test_every_recipe_and_every_sql_block_in_the_docs_runs(both_run, rl_run):
@@ -128,6 +139,30 @@ def test_cli_formats_errors_and_shell(both_run):
     assert res.exit_code == 0, res.output
     assert str(manifest["counts"]["kept"]) in res.stdout
     assert "sft, rl, rejects, kept" in res.stdout and "error:" in res.stdout
+
+
+def test_a_run_that_kept_nothing_is_queried_like_any_other(tmp_path):
+    root = tmp_path / "photos"
+    root.mkdir()
+    (root / "broken.png").write_bytes(b"not an image at all")
+    (root / "q.jsonl").write_text(
+        json.dumps({"image": "broken.png", "question": "What is it?", "answer": "x"}) + "\n"
+    )
+    out = tmp_path / "runs"
+    res = CliRunner().invoke(
+        app, ["run", "--source", "local", "--root", str(root), "--questions", str(root / "q.jsonl"),
+              "--out", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 2 and "no sample was kept" in res.output  # said, and written
+    (folder,) = out.iterdir()
+    run = open_run(folder)
+    assert run.views == ["rejects", "kept"]
+    assert run.sql("SELECT count(*) FROM kept")[1] == [(0,)]
+    res = CliRunner().invoke(app, ["query", str(folder), "--recipe", "rejection-reasons"])
+    assert res.exit_code == 0, res.output
+    assert "not_an_image" in res.stdout or "corrupt" in res.stdout
+    for name in RECIPES:
+        run.sql(recipe_sql(name))
 
 
 def test_not_a_run_is_a_clear_error(tmp_path):

@@ -54,6 +54,13 @@ def test_page_states_the_runs_numbers_and_vocabulary(both_run, page):
         assert f"<title>rejected: {reason}: {n}</title>" in html
     for token, n in c["tokens"].items():
         assert f"<title>{escape(token)}: {n}</title>" in html
+    quality = html.split("<table id='quality'>")[1].split("</table>")[0]
+    q = manifest["quality"]
+    assert f"<td>direct answers</td><td>{q['direct']} (" in quality
+    for name, p in q["proposers"].items():
+        assert (
+            f"<td>proposer {name}</td><td>{p['chosen']} chosen of {p['proposed']}</td>" in quality
+        )
 
 
 def test_gallery_items_images_and_highlighted_tokens(both_run, page):
