@@ -10,6 +10,7 @@ import sys
 
 BENCHMARKS = (
     ["explore_vs_io"],
+    ["explore_search"],
     ["png_encode"],
     ["teacher_throughput", "--concurrency", "8"],
     ["teacher_throughput", "--concurrency", "32"],

@@ -16,6 +16,7 @@ returns the held-back truth.
 from __future__ import annotations
 
 import json
+import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,7 +88,8 @@ def text_box(img: Image.Image, xy: tuple[int, int], text: str, size: int, pad: i
     draw = ImageDraw.Draw(img)
     font = ImageFont.load_default(size)
     left, top, right, bottom = draw.textbbox(xy, text, font=font)
-    box = [left - pad, top - pad, right + pad, bottom + pad]
+    box = [math.floor(left) - pad, math.floor(top) - pad, math.ceil(right) + pad]
+    box.append(math.ceil(bottom) + pad)
     draw.rectangle(box, fill=(238, 236, 228), outline=(90, 90, 90))
     draw.text(xy, text, fill=(20, 20, 20), font=font)
     return box
