@@ -10,9 +10,11 @@ on the whole machine (onnxruntime uses every core for OCR in both):
   (OCR detector) and ``salient`` (OpenCV), judges ``annotation`` and ``ocr`` (the OCR judge
   reads only the candidates still in the race), and running the chosen operations.
 
-Prints samples/s for each and, last, ``explore / floor``.
+Prints samples/s for each and, last, ``explore / floor``. ``--detection`` first prints how
+many stickers the OCR detector finds when it is given the whole photo at several sizes
+(why detection runs at the budget).
 
-    python -m benchmarks.explore_search [--per-kind 8]
+    python -m benchmarks.explore_search [--per-kind 8] [--detection]
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from atlas_data.config import RunConfig
 from atlas_data.explore import build_judges, build_proposers, explore
-from atlas_data.explore.ocr import BILINEAR, shared_engine
+from atlas_data.explore.ocr import BILINEAR, coverage, shared_engine
 from atlas_data.ops.image_io import downscale_to, load_image
 from atlas_data.sources import build_source
 from atlas_data.sources.base import SourceSample
@@ -35,12 +37,13 @@ from tests.grounded_corpus import write
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-kind", type=int, default=8, help="photos of each kind (x3)")
+    parser.add_argument("--detection", action="store_true", help="sticker recall by size")
     args = parser.parse_args()
     header("explore with search vs one OCR read at the budget", "rapidocr", "onnxruntime")
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        write(root, per_kind=args.per_kind, seed=1)
+        truths = write(root, per_kind=args.per_kind, seed=1)
         options = {"root": str(root), "questions": str(root / "questions.jsonl")}
         config = RunConfig(source="local", source_options=options)
         items = [s for s in build_source("local", options, None, 0) if isinstance(s, SourceSample)]
@@ -48,6 +51,20 @@ def main() -> None:
         assert len(blobs) == len(items) == 3 * args.per_kind
         engine = shared_engine()
         engine.read(downscale_to(load_image(blobs[0]).image, 256, BILINEAR))  # load models
+        if args.detection:
+            stickers = [
+                (load_image(data).image, t.box)
+                for data, t in zip(blobs, truths, strict=True)
+                if t.kind != "no_help" and t.box
+            ]
+            for side in (1024, 1536, 2048):
+                with timed() as took:
+                    hits = sum(
+                        any(coverage(b, box) > 0.6 for b in engine.detect(image, side))
+                        for image, box in stickers
+                    )
+                each = took() / len(stickers)
+                print(f"detect at {side} px: {hits} of {len(stickers)} stickers, {each:.2f} s")
 
         with timed() as floor_time:
             for data in blobs:
