@@ -62,7 +62,11 @@ SPEC = OpSpec(
     intents=(
         "The detail is faint against its background, so I will raise the contrast.",
         "Let me enhance the contrast there so the faint marks stand out.",
-        "Stronger contrast should make the washed-out part legible, so I apply it.",
+        "Stronger contrast should make the washed-out part visible, so I apply it.",
+    ),
+    reading_intents=(
+        "The writing is faint against its background, so I will raise the contrast.",
+        "Stronger contrast should make the washed-out text legible, so I apply it.",
     ),
     match=match,
     variants=variants,

@@ -73,8 +73,12 @@ SPEC = OpSpec(
     describe=_describe,
     intents=(
         "The content is turned on its side, so I will rotate the image upright.",
-        "Let me rotate the image so that it reads the right way up.",
-        "Turning the image upright will make this much easier to read.",
+        "Let me rotate the image so that it is the right way up.",
+        "Turning the image upright will make this much easier to make out.",
+    ),
+    reading_intents=(
+        "The text runs sideways, so I will rotate the image until it reads normally.",
+        "Turning the image upright will make the writing much easier to read.",
     ),
     match=match,
     variants=variants,

@@ -63,6 +63,11 @@ CONCLUSIONS = (
 )
 
 
+def _read_text(evidence: dict[str, Any]) -> bool:
+    """A judge read text in the result (the OCR judge's ``text``, alone or combined)."""
+    return "text" in evidence or any(isinstance(v, dict) and "text" in v for v in evidence.values())
+
+
 class TemplateTeacher:
     """Offline teacher: writes reasoning from the question, the operations and their evidence."""
 
@@ -89,7 +94,7 @@ class TemplateTeacher:
                     detail=f"{chosen.operation.name}: the judge recorded nothing the result shows",
                 )
             spec = spec_of(chosen.operation.name)
-            reading = "text" in chosen.judgement.evidence and spec.reading_intents
+            reading = _read_text(chosen.judgement.evidence) and spec.reading_intents
             intent = rng.choice(spec.reading_intents if reading else spec.intents)
             steps.append(StepText(intent, rng.choice(OBSERVATION_LEADS).format(seen)))
         first = spec_of(request.steps[0].operation.name).category
