@@ -75,7 +75,7 @@ class TemplateTeacher:
     image_side = 0  # writes from the judges' evidence, never from pixels
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "version": 1}
+        return {"name": self.name, "version": 2}
 
     async def teach(self, request: TeachRequest) -> TeachResult:
         return self.teach_sync(request)
