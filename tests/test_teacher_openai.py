@@ -188,6 +188,12 @@ def test_tolerant_parser():
     text = f"Sure!\n```json\n{json.dumps(obj)}\n```\nAnything else?"
     assert extract_json(text) == obj
     assert extract_json("{not json} then " + json.dumps(obj) + " bye") == obj
+    step = {"intent": "i", "observation": "o"}
+    cut = json.dumps({**obj, "steps": [step]}).split(', "conclusion"')[0]
+    broken = cut + ', "oops": ,}'  # an answer broken after its steps: the step parses alone
+    assert isinstance(extract_json(broken), dict)
+    with pytest.raises(ValueError, match="no JSON object"):
+        extract_json(broken, ("preamble", "steps", "answer"))
     assert parse_reasoning(Completion(json.dumps(obj), "stop")).reasoning is not None
     bad = parse_reasoning(Completion(json.dumps({**obj, "steps": [{"intent": 3}]}), "stop"))
     assert bad.reason == "teacher_off_format" and bad.raw

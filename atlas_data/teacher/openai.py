@@ -131,18 +131,28 @@ def build_prompt(request: TeachRequest, max_side: int, hint_answer: bool = True)
     return prompt
 
 
-def extract_json(text: str) -> Any:
-    """The first JSON object in ``text``: bare, in a code fence, or followed by prose."""
+def extract_json(text: str, keys: tuple[str, ...] = ()) -> Any:
+    """The first JSON object in ``text``: bare, in a code fence, or followed by prose. With
+    ``keys``, the first one holding any of them, else the chunk's outermost object: an
+    answer broken midway must not yield one of its nested objects (a single step) as if it
+    were the answer."""
     candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
     decoder = json.JSONDecoder()
     for chunk in candidates:
-        start = chunk.find("{")
+        outermost = start = chunk.find("{")
+        fallback = None
         while start != -1:
             try:
                 obj, _ = decoder.raw_decode(chunk, start)
-                return obj
+                if not keys or (isinstance(obj, dict) and any(k in obj for k in keys)):
+                    return obj
+                if start == outermost:
+                    fallback = (obj,)
             except json.JSONDecodeError:
-                start = chunk.find("{", start + 1)
+                pass
+            start = chunk.find("{", start + 1)
+        if fallback:
+            return fallback[0]
     raise ValueError("no JSON object in the answer")
 
 
@@ -167,7 +177,7 @@ def parse_reasoning(completion: Completion) -> TeachResult:
     if not raw.strip():
         return TeachResult(None, "teacher_empty", f"empty answer ({completion.finish_reason})")
     try:
-        obj = extract_json(raw)
+        obj = extract_json(raw, ("preamble", "steps", "answer"))
     except ValueError as exc:
         if _REFUSAL.match(raw):
             return TeachResult(None, "teacher_refused", raw.strip()[:300], raw)
