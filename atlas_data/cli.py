@@ -177,6 +177,40 @@ def tokens(
 
 
 @app.command()
+def families(
+    gallery: Annotated[
+        Path | None,
+        typer.Option(help="Also write one example image per family (JPEG) into this folder."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the gallery's examples.")] = 0,
+) -> None:
+    """The synthetic task families (--source-opt families=a,b) and the tokens they use."""
+    from atlas_data.sources.synthetic import FAMILIES, SyntheticSource
+
+    t = Table(title=f"{len(FAMILIES)} synthetic task families")
+    for col in ("family", "what it asks", "operations (tokens)", "phrasings"):
+        t.add_column(col)
+    for f in FAMILIES.values():
+        chains = [
+            " → ".join(f"{op} ({DEFAULT_VOCABULARY.token_for(op)})" for op in chain)
+            if chain
+            else "none: direct answer when easy"
+            for chain in f.chains
+        ]
+        t.add_row(f.name, f.about, "\n".join(chains), str(len(f.phrasings)))
+    console.print(t)
+    if gallery is not None:
+        gallery.mkdir(parents=True, exist_ok=True)
+        for name in FAMILIES:
+            sample = SyntheticSource(1, seed=seed, families=[name]).sample(0)
+            assert not isinstance(sample.image, bytes)
+            image = sample.image.copy()
+            image.thumbnail((480, 360))
+            image.save(gallery / f"{name}.jpg", quality=82)
+        console.print(f"wrote {len(FAMILIES)} examples to {gallery}")
+
+
+@app.command()
 def schemas(
     out: Annotated[Path, typer.Option(help="Where to write the JSON Schemas.")] = Path("schemas"),
 ) -> None:

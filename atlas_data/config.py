@@ -88,7 +88,7 @@ class RunConfig:
     judges: list[str] | None = option(
         None,
         "Judge: annotation, ocr, flip (repeatable; all that speak must agree). "
-        "Default: annotation for synthetic, annotation and ocr for local and hf.",
+        "Default: annotation and ocr (which abstains on anything but reading questions).",
         flag="judge",
     )
     proposers: list[str] | None = option(
@@ -158,6 +158,8 @@ class RunConfig:
         # The teacher's own description stands for its options (RunPlan adds it): speed
         # and cache settings change no row, so changing them resumes the same run.
         del ident["teacher_options"]
+        # the judges and proposers in force, not "default": a changed default is a new run
+        ident["judges"], ident["proposers"] = self.judge_names(), self.proposer_names()
         return ident
 
     def public(self) -> dict[str, Any]:
@@ -171,7 +173,7 @@ class RunConfig:
         """The judges in force: the ones given, or the source's default."""
         if self.judges is not None:
             return list(self.judges)
-        return ["annotation"] if self.source == "synthetic" else ["annotation", "ocr"]
+        return ["annotation", "ocr"]  # OCR abstains on everything but reading questions
 
     def proposer_names(self) -> list[str]:
         """The proposers in force: the ones given, or the source's default."""

@@ -205,7 +205,8 @@ def _pairs(run: OpenRun, sql: str) -> list[tuple[str, float]]:
 
 
 def gallery_rows(run: OpenRun, n: int) -> list[dict[str, Any]]:
-    """Up to ``n`` kept rows, spread over tasks (round robin), with what the gallery needs."""
+    """Up to ``n`` kept rows (at least one per task), spread over tasks (round robin), with
+    what the gallery needs."""
     if "sft" in run.files:
         cols = "observations, text AS reasoning, token_spans AS spans"
         view = "sft"
@@ -214,6 +215,7 @@ def gallery_rows(run: OpenRun, n: int) -> list[dict[str, Any]]:
         view = "rl"
     # Pick ids first (light columns only), then read the images of those rows alone: a
     # large run never has all its images in memory.
+    n = max(n, run.sql(f"SELECT count(DISTINCT task) FROM {view}")[1][0][0])
     ids = [
         r[0]
         for r in run.sql(

@@ -11,6 +11,7 @@ import sys
 BENCHMARKS = (
     ["explore_vs_io"],
     ["explore_search"],
+    ["families"],
     ["png_encode"],
     ["teacher_throughput", "--concurrency", "8"],
     ["teacher_throughput", "--concurrency", "32"],

@@ -66,13 +66,16 @@ def test_page_states_the_runs_numbers_and_vocabulary(both_run, page):
 def test_gallery_items_images_and_highlighted_tokens(both_run, page):
     html = page.read_text(encoding="utf-8")
     items = re.findall(r'<div class="item" id="ex\d+">', html)
-    assert len(items) == N_EXAMPLES
+    run = open_run(both_run[0])
+    tasks = run.sql("SELECT DISTINCT task FROM sft")[1]
+    shown = max(N_EXAMPLES, len(tasks))  # every family has an example, even past --examples
+    assert len(tasks) > N_EXAMPLES and len(items) == shown
+    assert all(f"<b>{task}</b>" in html for (task,) in tasks)
     srcs = re.findall(r'<img[^>]* src="([^"]+)"', html)
     # per item: the source + per operation (zoom: box on source + result; else: result)
-    run = open_run(both_run[0])
     rows = run.sql(
         "SELECT list_transform(operations, lambda o: o.name) FROM sft "
-        f"ORDER BY row_number() OVER (PARTITION BY task ORDER BY id), task LIMIT {N_EXAMPLES}"
+        f"ORDER BY row_number() OVER (PARTITION BY task ORDER BY id), task LIMIT {shown}"
     )[1]
     expected = sum(1 + sum(2 if n == "zoom" else 1 for n in names) for (names,) in rows)
     assert len(srcs) == expected

@@ -13,11 +13,9 @@ from __future__ import annotations
 import colorsys
 import math
 import random
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 from atlas_data.config import DEFAULT_BUDGET_SIDE as BUDGET
@@ -25,15 +23,27 @@ from atlas_data.ops.params import font
 from atlas_data.ops.spec import Need
 from atlas_data.ops.zoom import factor_for
 from atlas_data.sources.base import SourceSample, content_id, pixels_digest
+from atlas_data.sources.scenes import families as scene_families
+from atlas_data.sources.scenes.kit import (
+    TEXT_INK,
+    Box,
+    Family,
+    Scene,
+    ask,
+)
+from atlas_data.sources.scenes.kit import backdrop as _backdrop
+from atlas_data.sources.scenes.kit import clamp_box as _clamp_box
+from atlas_data.sources.scenes.kit import hsv as _hsv
+from atlas_data.sources.scenes.kit import muted as _muted
+from atlas_data.sources.scenes.kit import overlaps as _overlaps
+from atlas_data.sources.scenes.kit import place as _place
+from atlas_data.sources.scenes.kit import unit as _unit
 
 RGB = tuple[int, int, int]
-Box = tuple[int, int, int, int]
 
 # Codes avoid glyphs that are easy to confuse at small sizes (0/O, 1/I/L, 2/Z, 5/S, 8/B).
 CODE_ALPHABET = "ACDEFHJKMNPQRTUVWXY34679"
 BOX_LETTERS = "ABCDEFGHJKMNPRSTUVWXYZ"
-
-TEXT_INK: RGB = (20, 20, 20)
 
 # Bright, mutually distinct tag colours; scene clutter is kept muted so none of it reads as
 # a tag of one of these colours.
@@ -55,92 +65,6 @@ SHAPE_COLOURS: dict[str, RGB] = {
     "orange": (245, 150, 20),
 }
 SHAPE_KINDS = ("circle", "square", "triangle", "diamond")
-
-
-@dataclass(frozen=True)
-class Scene:
-    """What a family generator returns; :class:`SyntheticSource` adds id and provenance."""
-
-    image: Image.Image
-    question: str
-    answer: str
-    annotations: dict[str, Any]  # what the family's tests check the pixels against
-    needs: list[Need]
-    objects: list[dict[str, Any]]
-
-
-FamilyFn = Callable[[random.Random, tuple[int, int]], Scene]
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _hsv(h: float, s: float, v: float) -> RGB:
-    r, g, b = colorsys.hsv_to_rgb(h % 1.0, s, v)
-    return round(r * 255), round(g * 255), round(b * 255)
-
-
-def _muted(rng: random.Random, v: tuple[float, float] = (0.3, 0.7)) -> RGB:
-    return _hsv(rng.random(), rng.uniform(0.1, 0.4), rng.uniform(*v))
-
-
-def _backdrop(rng: random.Random, size: tuple[int, int], noise: bool, light: bool) -> Image.Image:
-    """A muted one-axis gradient, optionally grainy; built at half resolution to stay cheap."""
-    w, h = size
-    v = (0.85, 0.97) if light else (0.45, 0.8)
-    c0, c1 = (
-        np.array(_hsv(rng.random(), rng.uniform(0.0, 0.25), rng.uniform(*v)), dtype=np.float32)
-        for _ in range(2)
-    )
-    vertical = rng.random() < 0.5  # colour changes along x (vertical bands) or along y
-    hw, hh = (w + 1) // 2, (h + 1) // 2
-    t = np.linspace(0.0, 1.0, hw if vertical else hh, dtype=np.float32)[:, None]
-    ramp = np.rint(c0 + (c1 - c0) * t).astype(np.uint8)
-    ramp = ramp[None, :, :] if vertical else ramp[:, None, :]
-    if noise:
-        # Darkening grain in 0..63; the ramp is at least 0.45 * 255 > 63, so it cannot wrap.
-        grain = np.frombuffer(rng.randbytes(hh * hw), dtype=np.uint8).reshape(hh, hw, 1) >> 2
-        arr = ramp - grain
-    else:
-        arr = np.ascontiguousarray(np.broadcast_to(ramp, (hh, hw, 3)))
-    return Image.fromarray(arr, "RGB").resize(size, Image.Resampling.NEAREST)
-
-
-def _overlaps(a: Sequence[float], b: Sequence[float], gap: float = 0.0) -> bool:
-    return not (
-        a[2] + gap <= b[0] or b[2] + gap <= a[0] or a[3] + gap <= b[1] or b[3] + gap <= a[1]
-    )
-
-
-def _clamp_box(b: Sequence[float], size: tuple[int, int]) -> Box:
-    w, h = size
-    return (
-        max(0, math.floor(b[0])),
-        max(0, math.floor(b[1])),
-        min(w, math.ceil(b[2])),
-        min(h, math.ceil(b[3])),
-    )
-
-
-def _place(
-    rng: random.Random,
-    bw: float,
-    bh: float,
-    size: tuple[int, int],
-    taken: Sequence[Sequence[float]],
-    margin: float,
-    gap: float,
-    tries: int = 300,
-) -> Box | None:
-    """A random integer box of ``bw`` x ``bh`` clear of ``taken``, or None if none was found."""
-    w, h = size
-    for _ in range(tries):
-        x0 = rng.randint(int(margin), max(int(margin), int(w - margin - bw)))
-        y0 = rng.randint(int(margin), max(int(margin), int(h - margin - bh)))
-        b = (x0, y0, x0 + math.ceil(bw), y0 + math.ceil(bh))
-        if b[2] <= w and b[3] <= h and not any(_overlaps(b, t, gap) for t in taken):
-            return b
-    return None
 
 
 def segment_distance(p: Sequence[float], a: Sequence[float], b: Sequence[float]) -> float:
@@ -206,11 +130,6 @@ def _shape_box(kind: str, cx: float, cy: float, r: float) -> list[int]:
         pts = _shape_points(kind, cx, cy, r)
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]
     return [math.floor(min(xs)), math.floor(min(ys)), math.ceil(max(xs)), math.ceil(max(ys))]
-
-
-def _unit(size: tuple[int, int]) -> float:
-    """Scale for sizes of ordinary scene elements (1.0 at the default 1600x1200)."""
-    return min(size) / 1200
 
 
 # --------------------------------------------------------------------------- families
@@ -319,7 +238,7 @@ def small_text(rng: random.Random, size: tuple[int, int]) -> Scene:
         (target[0] - margin, target[1] - margin, target[2] + margin, target[3] + margin), size
     )
     factor = 3 if text_h * 3 >= 32 else 4
-    question = f"What code is printed on the small {target_colour} tag?"
+    question = ask(rng, SMALL_TEXT, colour=target_colour)
     need = Need(
         op="zoom",
         params={"box": list(zoom_box), "factor": factor},
@@ -401,7 +320,7 @@ def counting(rng: random.Random, size: tuple[int, int]) -> Scene:
         "target": {"colour": t_colour, "kind": t_kind, "rgb": list(SHAPE_COLOURS[t_colour])},
         "tray": list(tray) if tray else None,
     }
-    question = f"How many {plural} are there?"
+    question = ask(rng, COUNTING, plural=plural, where="")
     if tray:
         smallest = 2 * min(p[4] for p in placed)
         longest = max(tray[2] - tray[0], tray[3] - tray[1])
@@ -416,7 +335,7 @@ def counting(rng: random.Random, size: tuple[int, int]) -> Scene:
             evidence=list(tray),
         )
         needs.insert(0, zoom)
-        question = f"How many {plural} are on the tray?"
+        question = ask(rng, COUNTING, plural=plural, where=" on the tray")
     return Scene(img, question, str(n_target), annotations, needs, objects)
 
 
@@ -510,10 +429,7 @@ def odd_one(rng: random.Random, size: tuple[int, int]) -> Scene:
             reveals=f"the arrow leads from the boxed shape up to column {odd_c + 1}",
         ),
     ]
-    question = (
-        "One shape differs from the others. In which row and column is it? "
-        "Answer as 'row R, column C'."
-    )
+    question = ask(rng, ODD_ONE)
     annotations = {
         "grid": {
             "rows": rows,
@@ -643,9 +559,7 @@ def geometry(rng: random.Random, size: tuple[int, int]) -> Scene:
         "circle": {"center": list(c), "radius": r},
         "points": {k: list(v) for k, v in points.items()},
     }
-    question = (
-        "Does the straight segment from A to B pass through the shaded circle? Answer yes or no."
-    )
+    question = ask(rng, GEOMETRY)
     return Scene(img, question, "yes" if yes else "no", annotations, needs, objects)
 
 
@@ -738,18 +652,59 @@ def direction(rng: random.Random, size: tuple[int, int]) -> Scene:
         "pointer": {"tip": list(tip), "angle_deg": round(math.degrees(theta) % 360, 2)},
         "boxes": {letter: list(b) for letter, b in boxes},
     }
-    return Scene(
-        img, "Which lettered box does the pointer point to?", answer, annotations, [need], objects
-    )
+    return Scene(img, ask(rng, DIRECTION), answer, annotations, [need], objects)
 
 
-FAMILIES: dict[str, FamilyFn] = {
-    "small_text": small_text,
-    "counting": counting,
-    "odd_one": odd_one,
-    "geometry": geometry,
-    "direction": direction,
-}
+SMALL_TEXT = (
+    "What code is printed on the small {colour} tag?",
+    "Read the code on the little {colour} tag.",
+    "Which code does the {colour} tag carry?",
+    "What is written on the small {colour} label?",
+    "Find the {colour} tag. What code is on it?",
+)
+COUNTING = (
+    "How many {plural} are there{where}?",
+    "Count the {plural}{where}.",
+    "What is the number of {plural}{where}?",
+    "How many {plural} can you find{where}?",
+    "Give the count of {plural}{where}.",
+)
+ODD_ONE = (
+    "One shape differs from the others. In which row and column is it? "
+    "Answer as 'row R, column C'.",
+    "Which shape in the grid is not like the rest? Answer as 'row R, column C'.",
+    "Find the odd one out in the grid. Give its position as 'row R, column C'.",
+    "One cell holds a shape that differs. Where is it? Answer as 'row R, column C'.",
+    "Spot the shape that does not match the others and answer as 'row R, column C'.",
+)
+GEOMETRY = (
+    "Does the straight segment from A to B pass through the shaded circle? Answer yes or no.",
+    "Would a straight line from A to B cross the shaded circle? Answer yes or no.",
+    "Is the shaded circle cut by the segment joining A and B? Answer yes or no.",
+    "If you join A and B with a straight line, does it touch the shaded circle? Yes or no?",
+    "Does segment AB intersect the shaded disc? Answer yes or no.",
+)
+DIRECTION = (
+    "Which lettered box does the pointer point to?",
+    "Follow the pointer: which lettered box does it aim at?",
+    "The dark pointer aims at one box. Which letter is it?",
+    "Which box lies in the direction the pointer shows?",
+    "If you follow the pointer's direction, which lettered box do you reach?",
+)
+
+FAMILIES: dict[str, Family] = {
+    "small_text": Family("small_text", small_text, "a tiny code on one coloured tag in clutter",
+                         SMALL_TEXT, (("zoom",),)),
+    "counting": Family("counting", counting, "shapes of one colour and kind, counted",
+                       COUNTING, (("point_mark",), ("zoom", "point_mark"))),
+    "odd_one": Family("odd_one", odd_one, "the one different shape in a numbered grid",
+                      ODD_ONE, (("box", "arrow"),)),
+    "geometry": Family("geometry", geometry, "whether a segment crosses a circle",
+                       GEOMETRY, (("aux_line", "text_label"),)),
+    "direction": Family("direction", direction, "which box a pointer aims at",
+                        DIRECTION, (("arrow",),)),
+    **scene_families(),
+}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the source
@@ -795,7 +750,7 @@ class SyntheticSource:
         if not 0 <= i < self.n:
             raise IndexError(f"sample index {i} out of range for n={self.n}")
         family = self.families[i % len(self.families)]
-        scene = FAMILIES[family](random.Random(f"{self.seed}:{i}"), self.size)
+        scene = FAMILIES[family].make(random.Random(f"{self.seed}:{i}"), self.size)
         img = scene.image if scene.image.mode == "RGB" else scene.image.convert("RGB")
         return SourceSample(
             id=content_id(pixels_digest(img), scene.question),
@@ -804,6 +759,7 @@ class SyntheticSource:
             answer=scene.answer,
             task=family,
             source=self.name,
+            choices=scene.choices,
             annotations=scene.annotations,
             needs=scene.needs,
             objects=scene.objects,

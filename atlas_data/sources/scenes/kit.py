@@ -1,0 +1,194 @@
+"""What every synthetic family is made of: the scene it returns, its declaration, and the
+drawing kit (colours, placement, fonts, paper and camera) the generators share."""
+
+from __future__ import annotations
+
+import colorsys
+import io
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageFilter, ImageFont
+
+from atlas_data.ops.spec import Need
+
+RGB = tuple[int, int, int]
+Box = tuple[int, int, int, int]
+TEXT_INK: RGB = (20, 20, 20)
+FONT_FILES = {"sans": "DejaVuSans.ttf", "serif": "DejaVuSerif.ttf", "mono": "DejaVuSansMono.ttf"}
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What a family generator returns; :class:`SyntheticSource` adds id and provenance."""
+
+    image: Image.Image
+    question: str
+    answer: str
+    annotations: dict[str, Any]  # what the family's tests check the pixels against
+    needs: list[Need]
+    objects: list[dict[str, Any]]
+    choices: list[str] | None = None
+
+
+FamilyFn = Callable[[random.Random, tuple[int, int]], Scene]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A task family: its generator, the question phrasings it draws from, and the chains
+    of operations its scenes need (an empty chain: an easy variant, answered directly)."""
+
+    name: str
+    make: FamilyFn
+    about: str
+    phrasings: tuple[str, ...]
+    chains: tuple[tuple[str, ...], ...]
+
+
+def xy(p: Sequence[float]) -> tuple[float, float]:
+    """A point as PIL's drawing calls type it."""
+    return float(p[0]), float(p[1])
+
+
+def ask(rng: random.Random, phrasings: Sequence[str], **fields: Any) -> str:
+    return rng.choice(phrasings).format(**fields)
+
+
+def hsv(h: float, s: float, v: float) -> RGB:
+    r, g, b = colorsys.hsv_to_rgb(h % 1.0, s, v)
+    return round(r * 255), round(g * 255), round(b * 255)
+
+
+def muted(rng: random.Random, v: tuple[float, float] = (0.3, 0.7)) -> RGB:
+    return hsv(rng.random(), rng.uniform(0.1, 0.4), rng.uniform(*v))
+
+
+def unit(size: tuple[int, int]) -> float:
+    """Scale for sizes of ordinary scene elements (1.0 at the default 1600x1200)."""
+    return min(size) / 1200
+
+
+def overlaps(a: Sequence[float], b: Sequence[float], gap: float = 0.0) -> bool:
+    return not (
+        a[2] + gap <= b[0] or b[2] + gap <= a[0] or a[3] + gap <= b[1] or b[3] + gap <= a[1]
+    )
+
+
+def clamp_box(b: Sequence[float], size: tuple[int, int]) -> Box:
+    w, h = size
+    return (
+        max(0, math.floor(b[0])),
+        max(0, math.floor(b[1])),
+        min(w, math.ceil(b[2])),
+        min(h, math.ceil(b[3])),
+    )
+
+
+def place(
+    rng: random.Random,
+    bw: float,
+    bh: float,
+    size: tuple[int, int],
+    taken: Sequence[Sequence[float]],
+    margin: float,
+    gap: float,
+    tries: int = 300,
+) -> Box | None:
+    """A random integer box of ``bw`` x ``bh`` clear of ``taken``, or None if none was found."""
+    w, h = size
+    for _ in range(tries):
+        x0 = rng.randint(int(margin), max(int(margin), int(w - margin - bw)))
+        y0 = rng.randint(int(margin), max(int(margin), int(h - margin - bh)))
+        b = (x0, y0, x0 + math.ceil(bw), y0 + math.ceil(bh))
+        if b[2] <= w and b[3] <= h and not any(overlaps(b, t, gap) for t in taken):
+            return b
+    return None
+
+
+def backdrop(rng: random.Random, size: tuple[int, int], noise: bool, light: bool) -> Image.Image:
+    """A muted one-axis gradient, optionally grainy; built at half resolution to stay cheap."""
+    w, h = size
+    v = (0.85, 0.97) if light else (0.45, 0.8)
+    c0, c1 = (
+        np.array(hsv(rng.random(), rng.uniform(0.0, 0.25), rng.uniform(*v)), dtype=np.float32)
+        for _ in range(2)
+    )
+    vertical = rng.random() < 0.5  # colour changes along x (vertical bands) or along y
+    hw, hh = (w + 1) // 2, (h + 1) // 2
+    t = np.linspace(0.0, 1.0, hw if vertical else hh, dtype=np.float32)[:, None]
+    ramp = np.rint(c0 + (c1 - c0) * t).astype(np.uint8)
+    ramp = ramp[None, :, :] if vertical else ramp[:, None, :]
+    if noise:
+        # Darkening grain in 0..63; the ramp is at least 0.45 * 255 > 63, so it cannot wrap.
+        grain = np.frombuffer(rng.randbytes(hh * hw), dtype=np.uint8).reshape(hh, hw, 1) >> 2
+        arr = ramp - grain
+    else:
+        arr = np.ascontiguousarray(np.broadcast_to(ramp, (hh, hw, 3)))
+    return Image.fromarray(arr, "RGB").resize(size, Image.Resampling.NEAREST)
+
+
+def paper(rng: random.Random, size: tuple[int, int], tint: RGB = (246, 243, 234)) -> Image.Image:
+    """Off-white paper: a faint fibre texture at two scales, brighter than any ink."""
+    w, h = size
+    gen = np.random.default_rng(rng.randrange(2**32))
+    img = np.empty((h, w, 3), dtype=np.float32)
+    img[:] = tint
+    for cell, amplitude in ((64, 5.0), (4, 3.0)):
+        noise = gen.normal(0, 1, (max(2, h // cell), max(2, w // cell))).astype(np.float32)
+        grain = Image.fromarray(noise).resize(size, Image.Resampling.BILINEAR)
+        img += np.asarray(grain)[:, :, None] * amplitude
+    return Image.fromarray(img.clip(200, 255).astype(np.uint8), "RGB")
+
+
+def camera(img: Image.Image, rng: random.Random) -> Image.Image:
+    """What a phone adds to a photographed page: mild blur and JPEG artefacts."""
+    soft = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.7)))
+    buf = io.BytesIO()
+    soft.save(buf, "JPEG", quality=rng.randint(80, 92))
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+@lru_cache(maxsize=64)
+def typeface(style: str, size: int) -> ImageFont.FreeTypeFont:
+    """A DejaVu face shipped with the package (Bitstream Vera licence, see its LICENSE)."""
+    path = resources.files("atlas_data") / "assets" / "fonts" / FONT_FILES[style]
+    with resources.as_file(path) as file:
+        return ImageFont.truetype(str(file), size)
+
+
+def any_typeface(rng: random.Random, size: int) -> ImageFont.FreeTypeFont:
+    return typeface(rng.choice(sorted(FONT_FILES)), size)
+
+
+def ink_height(font: ImageFont.FreeTypeFont, text: str) -> int:
+    """Height of the tallest glyph of ``text`` (capital height for codes): the detail size."""
+    left, top, right, bottom = font.getbbox(text)
+    return round(bottom - top)
+
+
+def zoom_need(
+    evidence: Sequence[float], detail_px: float, reveals: str, size: tuple[int, int], margin: int
+) -> Need:
+    """A zoom on ``evidence`` (with ``margin``) magnified to fill the trainee's budget."""
+    from atlas_data.config import DEFAULT_BUDGET_SIDE
+    from atlas_data.ops.zoom import factor_for
+
+    box = list(clamp_box([evidence[0] - margin, evidence[1] - margin,
+                          evidence[2] + margin, evidence[3] + margin], size))  # fmt: skip
+    longest = max(box[2] - box[0], box[3] - box[1])
+    factor = round(factor_for(box, DEFAULT_BUDGET_SIDE / longest), 2)
+    return Need("zoom", {"box": box, "factor": factor}, reveals, detail_px, list(evidence))
+
+
+def multiple_choice(rng: random.Random, answer: str, wrong: Sequence[str]) -> list[str]:
+    """The answer and three distinct wrong options, shuffled."""
+    options = [answer, *rng.sample(sorted(set(wrong) - {answer}), 3)]
+    rng.shuffle(options)
+    return options
