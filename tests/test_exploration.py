@@ -55,6 +55,17 @@ def sample_id(root: Path, truth: Truth) -> str:
     return content_id(hashlib.sha256(data).hexdigest(), truth.question)
 
 
+def subset(root: Path, truths: list[Truth], folder: Path) -> Path:
+    """A folder with some of the corpus's photos and their records, boxes left out."""
+    folder.mkdir()
+    with (folder / "questions.jsonl").open("w") as f:
+        for t in truths:
+            (folder / t.image).write_bytes((root / t.image).read_bytes())
+            f.write(json.dumps({"image": t.image, "question": t.question, "answer": t.answer}))
+            f.write("\n")
+    return folder
+
+
 def local_run(root: Path, out: Path, **options: Any) -> tuple[Path, dict[str, Any]]:
     source = {"root": str(root), "questions": str(root / "questions.jsonl")}
     manifest = run(RunConfig(source="local", source_options=source, out=str(out), **options))
@@ -151,13 +162,7 @@ def test_direct_trajectories_come_at_the_requested_share_and_pass_the_verifiers(
 def test_no_direct_share_keeps_no_direct_answer(corpus, tmp_path):
     root, truths = corpus
     signs = [t for t in truths if t.question == "What does the big sign say?"][:3]
-    sub = tmp_path / "signs"
-    sub.mkdir()
-    with (sub / "questions.jsonl").open("w") as f:
-        for t in signs:
-            (sub / t.image).write_bytes((root / t.image).read_bytes())
-            f.write(json.dumps({"image": t.image, "question": t.question, "answer": t.answer}))
-            f.write("\n")
+    sub = subset(root, signs, tmp_path / "signs")
     _, manifest = local_run(sub, tmp_path / "runs", direct_share=0.0)
     assert manifest["counts"]["kept"] == 0
     assert manifest["counts"]["rejected_by_reason"] == {"no_helpful_operation": len(signs)}
@@ -280,13 +285,7 @@ def test_a_later_step_is_proposed_and_judged_in_the_zoomed_frame():
 def test_the_grounding_proposer_asks_the_endpoint_and_its_box_becomes_the_zoom(corpus, tmp_path):
     root, truths = corpus
     hidden = [t for t in truths if t.kind == "hidden"][:4]
-    sub = tmp_path / "hidden"
-    sub.mkdir()
-    with (sub / "questions.jsonl").open("w") as f:
-        for t in hidden:
-            (sub / t.image).write_bytes((root / t.image).read_bytes())
-            f.write(json.dumps({"image": t.image, "question": t.question, "answer": t.answer}))
-            f.write("\n")
+    sub = subset(root, hidden, tmp_path / "hidden")
     with ServerThread() as server:
         options = {"model": "stand-in-vlm", "base_url": server.base_url, "cache_dir": None}
         folder, manifest = local_run(

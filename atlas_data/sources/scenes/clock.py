@@ -14,6 +14,7 @@ from atlas_data.sources.scenes.kit import (
     Family,
     Scene,
     ask,
+    dial,
     multiple_choice,
     paper,
     typeface,
@@ -32,8 +33,7 @@ PHRASINGS = (
 
 def at(cx: float, cy: float, r: float, turn: float) -> list[int]:
     """The point at ``turn`` (0..1 clockwise from twelve) at radius ``r``."""
-    a = 2 * math.pi * turn
-    return [round(cx + r * math.sin(a)), round(cy - r * math.cos(a))]
+    return dial(cx, cy, r, 2 * math.pi * turn)
 
 
 def make(rng: random.Random, size: tuple[int, int]) -> Scene:

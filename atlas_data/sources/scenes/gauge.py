@@ -9,7 +9,17 @@ import random
 from PIL import ImageDraw
 
 from atlas_data.ops.spec import Need
-from atlas_data.sources.scenes.kit import TEXT_INK, Family, Scene, ask, paper, typeface, unit, xy
+from atlas_data.sources.scenes.kit import (
+    TEXT_INK,
+    Family,
+    Scene,
+    ask,
+    dial,
+    paper,
+    typeface,
+    unit,
+    xy,
+)
 
 PHRASINGS = (
     "What value does the gauge show?",
@@ -22,8 +32,7 @@ PHRASINGS = (
 
 def polar(cx: float, cy: float, r: float, value: float) -> list[int]:
     """The point at ``value`` (0..100, left to right over the top) at radius ``r``."""
-    theta = math.pi * (1 - value / 100)
-    return [round(cx + r * math.cos(theta)), round(cy - r * math.sin(theta))]
+    return dial(cx, cy, r, math.pi * (value / 100 - 0.5))
 
 
 def make(rng: random.Random, size: tuple[int, int]) -> Scene:

@@ -57,6 +57,11 @@ def xy(p: Sequence[float]) -> tuple[float, float]:
     return float(p[0]), float(p[1])
 
 
+def dial(cx: float, cy: float, r: float, angle: float) -> list[int]:
+    """The point ``r`` from (cx, cy) at ``angle`` radians clockwise from twelve o'clock."""
+    return [round(cx + r * math.sin(angle)), round(cy - r * math.cos(angle))]
+
+
 def ask(rng: random.Random, phrasings: Sequence[str], **fields: Any) -> str:
     return rng.choice(phrasings).format(**fields)
 
