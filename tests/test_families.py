@@ -21,7 +21,7 @@ BUDGET = 1024
 
 
 @cache
-def samples(family: str, n: int = 12, seed: int = 5) -> tuple[SourceSample, ...]:
+def samples(family: str, n: int = 16, seed: int = 5) -> tuple[SourceSample, ...]:
     return tuple(SyntheticSource(n, seed=seed, families=[family]))
 
 

@@ -207,7 +207,8 @@ def test_cross_shard_duplicate_is_repaired_to_the_library_rows(server, library, 
     assert shards_to_redo(rd.records()) == []
     assert rows(rd.root) == lib_rows and again["counts"] == lib_manifest["counts"]
     changed = {k for k, v in files(rd.root).items() if before.get(k) != v}
-    assert changed <= {"manifest.json", "sft/part-00002.parquet", "_shards/part-00002.json"}
+    redone = {"sft/part-00002.parquet", "rejects/part-00002.parquet", "_shards/part-00002.json"}
+    assert changed <= {"manifest.json", *redone}
 
 
 def test_dedup_helpers_only_look_back():
