@@ -138,7 +138,9 @@ def _run_signature() -> tuple[inspect.Signature, dict[str, Any]]:
         "export",
         list[str] | None,
         None,
-        typer.Option("--export", help="Also export: trl, llamafactory, verl (repeatable)."),
+        typer.Option(
+            "--export", help="Also export: trl, llamafactory, verl, openrlhf (repeatable)."
+        ),
     )
     return inspect.Signature(params), hints
 
@@ -151,7 +153,7 @@ app.command(name="run")(_run)
 def tokens(
     vocab: Annotated[Path | None, typer.Option(help="A vocabulary JSON file.")] = None,
     format: Annotated[
-        str, typer.Option(help="table, json or hf (tokenizer special tokens).")
+        str, typer.Option(help="table, json or hf (tokens to add to a tokenizer, with meanings).")
     ] = "table",
 ) -> None:
     """Print the functional-token vocabulary."""
@@ -161,9 +163,9 @@ def tokens(
         _fail(str(exc))
         return
     if format == "hf":
-        from atlas_data.tokenizer import hf_special_tokens
+        from atlas_data.tokenizer import hf_added_tokens
 
-        console.print_json(json.dumps(hf_special_tokens(v)))
+        console.print_json(json.dumps(hf_added_tokens(v)))
         return
     if format == "json":
         console.print_json(json.dumps(v.to_json()))
@@ -267,28 +269,48 @@ def publish(
     )
 
 
-def _export(run_dir: Path, fmt: str, out: Path, name: str | None = None) -> None:
-    from atlas_data.store.export import ExportError, export_run
+def _export(
+    run_dir: Path, fmt: str, out: Path, name: str | None = None, max_pixels: int | None = None
+) -> None:
+    from atlas_data.store.export import SETTINGS, ExportError, export_run
 
     try:
-        summary = export_run(run_dir, fmt, out, name)
+        summary = export_run(run_dir, fmt, out, name, max_pixels)
     except ExportError as exc:
         _fail(str(exc))
         return
-    console.print(f"exported {summary['rows']} {summary['split']} rows as {fmt} to {out}")
+    limits = summary["limits"]
+    console.print(
+        f"exported {summary['rows']} {summary['split']} rows as {fmt} to {out}: images up to "
+        f"{limits['image_max_pixels']} px ({limits['images_resized']} resized), prompts up to "
+        f"{limits['prompt_tokens_max']} tokens, rows up to {limits['sequence_tokens_max']}; "
+        f"the trainer settings are in {out / SETTINGS}"
+    )
 
 
 @app.command()
 def export(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder (has manifest.json).")],
-    format: Annotated[str, typer.Option(help="trl, llamafactory or verl.")],
+    format: Annotated[str, typer.Option(help="trl, llamafactory, verl or openrlhf.")],
     out: Annotated[Path, typer.Option(help="Output folder.")],
     name: Annotated[
         str | None, typer.Option(help="llamafactory: dataset name in dataset_info.json.")
     ] = None,
+    max_pixels: Annotated[
+        int | None,
+        typer.Option(
+            help="Shrink exported images to at most this many pixels (e.g. 401408 = 512 "
+            "Qwen2-VL image tokens). Default: the run's budget side (judge_max_side), the "
+            "view at which every operation was judged."
+        ),
+    ] = None,
 ) -> None:
-    """Export a run for a trainer: TRL (SFT), LLaMA-Factory (SFT) or verl (RL)."""
-    _export(run_dir, format, out, name)
+    """Export a run for a trainer: TRL (SFT/GRPO), LLaMA-Factory (SFT), verl or OpenRLHF (RL).
+
+    Writes settings.json beside the data: the limits measured on this export (image
+    pixels, prompt and row token bounds) as the trainer's own option names.
+    """
+    _export(run_dir, format, out, name, max_pixels)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -37,6 +37,46 @@ class Preset(Protocol):
 BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
 # The tags the think-answer preset writes: not functional tokens, never "unknown" ones.
 PRESET_TAGS = frozenset({"<think>", "</think>", "<answer>", "</answer>"})
+# Chat-template control tokens of common model families (Qwen/Qwen-VL, Llama 3, Phi,
+# Gemma, Mistral/Llama 2). A trainer that decodes with skip_special_tokens=False (OpenRLHF,
+# verl with that option) hands them to the reward; they are the template's, never the
+# model's reasoning, so the reward ignores them instead of counting unknown tokens.
+CHAT_CONTROL_TOKENS = frozenset(
+    {
+        *(
+            f"<|{name}|>"
+            for name in (
+                "im_start",
+                "im_end",
+                "endoftext",
+                "vision_start",
+                "vision_end",
+                "vision_pad",
+                "image_pad",
+                "video_pad",
+                "begin_of_text",
+                "end_of_text",
+                "start_header_id",
+                "end_header_id",
+                "eot_id",
+                "eom_id",
+                "finetune_right_pad_id",
+                "end",
+                "user",
+                "assistant",
+                "system",
+            )
+        ),
+        "<s>",
+        "</s>",
+        "<pad>",
+        "<unk>",
+        "<bos>",
+        "<eos>",
+        "<start_of_turn>",
+        "<end_of_turn>",
+    }
+)
 
 
 class AtlasPreset:

@@ -2,10 +2,25 @@
 
 Dependency-free: only the standard library and :mod:`atlas_data.formats` /
 :mod:`atlas_data.tokens` (themselves standard-library only), so a trainer process can load
-it by path without images, Arrow or NumPy. The signature is verl's custom reward function::
+it by path without images, Arrow or NumPy. Three trainers' signatures, one score:
 
-    custom_reward_function.path=.../atlas_data/rewards.py
-    custom_reward_function.name=compute_score
+* verl 0.9 (``compute_score``), loaded by file path or as a package::
+
+    reward.custom_reward_function.path=pkg://atlas_data.rewards   # or .../atlas_data/rewards.py
+    reward.custom_reward_function.name=compute_score
+
+  verl executes a file path without registering the module in ``sys.modules``, so this
+  module must not use string annotations (``from __future__ import annotations``) on
+  dataclasses: that is why it has none.
+* TRL's ``GRPOTrainer(reward_funcs=[trl_reward])``: the export's ``answer`` and
+  ``extra_info`` columns arrive as keyword arguments.
+* OpenRLHF's ``--remote_rm_url .../atlas_data/rewards.py`` (``reward_func``), with the
+  export's ``label`` column (``--label_key label``).
+
+Chat-template control tokens (``<|im_end|>``, ``<|eot_id|>``… see
+:data:`atlas_data.formats.CHAT_CONTROL_TOKENS`, plus ``extra_info["control_tokens"]``) are
+removed before scoring: a completion decoded with or without ``skip_special_tokens`` scores
+the same.
 
 The run's preset and vocabulary travel in ``extra_info`` (``preset``, ``vocab`` as JSON,
 ``reference_token_count``: the verl export writes them); without them the defaults apply.
@@ -30,8 +45,6 @@ Score (all weights in :class:`RewardWeights`, clamped to ``[0, 1]``)::
   fixed amount, capped at ``max_penalty``.
 """
 
-from __future__ import annotations
-
 import json
 import re
 from dataclasses import asdict, dataclass
@@ -40,6 +53,7 @@ from typing import Any
 
 from atlas_data.formats import (
     BOXED,
+    CHAT_CONTROL_TOKENS,
     DEFAULT_PRESET,
     PRESET_TAGS,
     TOKEN_LIKE,
@@ -102,6 +116,15 @@ def vocabulary_of(extra_info: dict[str, Any] | None) -> Vocabulary:
     return _vocab_from_json(blob)
 
 
+def strip_control_tokens(text: str, vocab: Vocabulary, extra: Any = None) -> str:
+    """``text`` without the chat template's control tokens (never a functional token)."""
+    control = (CHAT_CONTROL_TOKENS | set(extra or ())) - set(vocab.tokens)
+    for token in control:
+        if token in text:
+            text = text.replace(token, "")
+    return text
+
+
 def extract_answer(text: str, preset: str) -> tuple[str | None, bool]:
     """``(answer, parsed_by_preset)``: strict parse first, then the last answer-looking part."""
     try:
@@ -140,7 +163,7 @@ def compute_score(
     info = extra_info or {}
     preset = str(info.get("preset") or DEFAULT_PRESET)
     vocab = vocabulary_of(info)
-    text = solution_str or ""
+    text = strip_control_tokens(solution_str or "", vocab, info.get("control_tokens"))
 
     answer, parsed = extract_answer(text, preset)
     choices = info.get("choices")
@@ -219,3 +242,75 @@ def score(
 
 def weights_json(weights: RewardWeights = WEIGHTS) -> dict[str, Any]:
     return asdict(weights)
+
+
+def _content(completion: Any) -> str:
+    """A TRL completion: plain text, or ``[{"role": "assistant", "content": ...}]``."""
+    if isinstance(completion, str):
+        return completion
+    parts: list[str] = []
+    for message in completion:
+        content = message.get("content", "")
+        if isinstance(content, str):
+            parts.append(content)
+        else:
+            parts.extend(p.get("text") or "" for p in content if p.get("type") == "text")
+    return "".join(parts)
+
+
+def trl_reward(
+    completions: list[Any],
+    answer: list[str],
+    extra_info: list[dict[str, Any] | None] | None = None,
+    **_: Any,
+) -> list[float]:
+    """TRL ``GRPOTrainer`` reward function: one score per completion."""
+    infos = extra_info or [None] * len(completions)
+    return [
+        score(_content(c), str(a), info)
+        for c, a, info in zip(completions, answer, infos, strict=True)
+    ]
+
+
+def parse_label(label: Any) -> tuple[str, dict[str, Any] | None]:
+    """The export's ``label``: JSON ``{"answer", "extra_info"}``; a bare string is the answer."""
+    if isinstance(label, str) and label.startswith("{"):
+        try:
+            data = json.loads(label)
+        except ValueError:
+            return label, None
+        if isinstance(data, dict) and "answer" in data:
+            return str(data["answer"]), data.get("extra_info")
+    return str(label), None
+
+
+def _response(query: str, prompt: str) -> str:
+    """The completion inside OpenRLHF's ``query`` (prompt + response, maybe left-padded)."""
+    if prompt and prompt in query:
+        return query[query.rindex(prompt) + len(prompt) :]
+    marker = "<|im_start|>assistant\n"  # Qwen-style templates, when the prompt was not given
+    return query.rsplit(marker, 1)[-1] if marker in query else query
+
+
+def reward_func(queries: list[str], prompts: list[str], labels: list[Any], **_: Any) -> Any:
+    """OpenRLHF's custom reward (``--remote_rm_url`` this file, ``--label_key label``).
+
+    Returns ``{"rewards", "scores", "extra_logs"}`` as tensors when torch is importable
+    (OpenRLHF always has it), else as lists.
+    """
+    results = []
+    for query, prompt, label in zip(queries, prompts, labels, strict=True):
+        answer, info = parse_label(label)
+        results.append(compute_score(None, _response(query, prompt), answer, info))
+    columns = {key: [float(r[key]) for r in results] for key in ("score", "acc", "token_use")}
+    try:
+        import torch
+
+        tensors: dict[str, Any] = {k: torch.tensor(v) for k, v in columns.items()}
+    except ImportError:
+        tensors = dict(columns)
+    return {
+        "rewards": tensors["score"],
+        "scores": tensors["score"],
+        "extra_logs": {"acc": tensors["acc"], "token_use": tensors["token_use"]},
+    }

@@ -90,6 +90,17 @@ class Vocabulary:
         """Distinct tokens in first-appearance order."""
         return tuple(dict.fromkeys(op.token for op in self.operations))
 
+    def meanings(self) -> dict[str, str]:
+        """``{token: what it stands for}``: the meanings of the operations it covers, joined.
+
+        LLaMA-Factory's ``new_special_tokens_config`` reads this shape to initialise each new
+        embedding from its description.
+        """
+        out: dict[str, list[str]] = {}
+        for op in self.operations:
+            out.setdefault(op.token, []).append(op.meaning.rstrip("."))
+        return {token: "; ".join(parts) + "." for token, parts in out.items()}
+
     @cached_property
     def token_pattern(self) -> re.Pattern[str]:
         """Matches any token of this vocabulary (longest first, so prefixes cannot win)."""
@@ -171,6 +182,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def additional_special_tokens(vocab: Vocabulary | None = None) -> list[str]:
-    """The list to pass as a tokenizer's ``additional_special_tokens``."""
+def added_tokens(vocab: Vocabulary | None = None) -> list[str]:
+    """The tokens to add to a tokenizer (as plain added tokens, not special ones)."""
     return list((vocab or default_vocabulary()).tokens)

@@ -128,3 +128,86 @@ def test_reward_module_imports_no_heavy_dependency():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_chat_control_tokens_do_not_change_the_score(atlas_rows):
+    """As OpenRLHF or verl without skip_special_tokens hand it over: end and pad tokens."""
+    for row in atlas_rows:
+        ref = row["extra_info"]["reference"]
+        plain = _score(row, ref)
+        for tail in ("<|im_end|>", "<|im_end|>\n<|endoftext|><|endoftext|>", "<|eot_id|>", "</s>"):
+            assert _score(row, ref + tail) == plain
+    # a token the run's vocabulary does not know still counts as unknown
+    assert (
+        _score(atlas_rows[0], atlas_rows[0]["extra_info"]["reference"] + "<|Zoom|>")[
+            "unknown_tokens"
+        ]
+        == 1
+    )
+
+
+def test_reference_decoded_by_a_tokenizer_scores_what_the_reference_scores(atlas_rows):
+    """The done-when: encode with our tokens added, append the chat end token, decode with
+    skip_special_tokens=True (verl, TRL) and =False (OpenRLHF): the score is unchanged."""
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    from atlas_data.tokenizer import add_functional_tokens
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    corpus = [r["extra_info"]["reference"] for r in atlas_rows]
+    bpe.train_from_iterator(
+        corpus,
+        trainers.BpeTrainer(
+            vocab_size=400,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            special_tokens=["<|endoftext|>", "<|im_end|>"],
+        ),
+    )
+    tok = transformers.PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>")
+    add_functional_tokens(tok)
+    for row in atlas_rows:
+        ref = row["extra_info"]["reference"]
+        ids = tok.encode(ref + "<|im_end|>", add_special_tokens=False)
+        for skip in (True, False):
+            decoded = tok.decode(ids, skip_special_tokens=skip)
+            assert _score(row, decoded) == _score(row, ref), (skip, decoded)
+        assert _score(row, ref)["score"] == 1.0
+
+
+def _load_by_path_as_verl_does(path: str):
+    """verl 0.9's load_module: a spec from the file, executed, *not* put in sys.modules."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"custom_module_{hash(path)}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reward_loads_by_file_path_without_sys_modules(atlas_rows):
+    import atlas_data.rewards as packaged
+
+    module = _load_by_path_as_verl_does(packaged.__file__)
+    assert module.__name__ not in sys.modules
+    row = atlas_rows[0]
+    args = (row["data_source"], row["extra_info"]["reference"], row["reward_model"]["ground_truth"])
+    assert module.compute_score(*args, row["extra_info"]) == _score(row, args[1])
+    assert module.RewardWeights().answer == RewardWeights().answer
+
+
+def test_trl_reward_reads_the_columns_trl_passes(atlas_rows):
+    from atlas_data.rewards import trl_reward
+
+    rows = atlas_rows[:3]
+    completions = [[{"role": "assistant", "content": r["extra_info"]["reference"]}] for r in rows]
+    answers = [r["reward_model"]["ground_truth"] for r in rows]
+    infos = [r["extra_info"] for r in rows]
+    assert trl_reward(completions, answers, infos) == [1.0, 1.0, 1.0]
+    wrong = [
+        [{"role": "assistant", "content": _wrong(c[0]["content"], "atlas")}] for c in completions
+    ]
+    assert all(s <= 0.2 for s in trl_reward(wrong, answers, infos))

@@ -46,7 +46,7 @@ def test_transformers_fast_tokenizer_survives_save_and_reload(tmp_path):
     before = len(fast)
     ids = add_functional_tokens(fast)
     assert len(fast) == before + 5
-    assert set(DEFAULT_VOCABULARY.tokens) <= set(fast.all_special_tokens)
+    assert not set(DEFAULT_VOCABULARY.tokens) & set(fast.all_special_tokens)
     fast.save_pretrained(tmp_path)
     again = transformers.PreTrainedTokenizerFast.from_pretrained(tmp_path)
     assert check_single_ids(again) == ids
@@ -72,3 +72,47 @@ def test_unsupported_object_is_refused():
 
     with pytest.raises(TokenizerError, match="neither"):
         add_functional_tokens(NotATokenizer())
+
+
+def _chat_tokenizer():
+    """A transformers tokenizer with a chat end token, as Qwen's: special, skipped on decode."""
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import decoders
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    alphabet = pre_tokenizers.ByteLevel.alphabet()  # every byte, newline included
+    tok.train_from_iterator(
+        CORPUS,
+        trainers.BpeTrainer(
+            vocab_size=300, initial_alphabet=alphabet, special_tokens=["<|im_end|>"]
+        ),
+    )
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>")
+
+
+def test_tokens_survive_decoding_that_skips_special_tokens():
+    fast = _chat_tokenizer()
+    add_functional_tokens(fast)
+    text = "I zoom in.\n<|Manip|>\nNow it is legible.<|im_end|>"
+    ids = fast.encode(text, add_special_tokens=False)
+    assert fast.decode(ids, skip_special_tokens=True) == text.removesuffix("<|im_end|>")
+    assert fast.decode(ids, skip_special_tokens=False) == text
+
+
+def test_tokens_another_tool_made_special_are_refused_then_repaired(tmp_path):
+    """LLaMA-Factory's new_special_tokens_config registers tokens as special: decoding for a
+    reward would delete them. The check refuses such a tokenizer; adding repairs it."""
+    fast = _chat_tokenizer()
+    fast.add_tokens(list(DEFAULT_VOCABULARY.tokens), special_tokens=True)
+    ids = fast.encode("Look.\n<|Line|>\nIt meets 15.", add_special_tokens=False)
+    assert "<|Line|>" not in fast.decode(ids, skip_special_tokens=True)
+    with pytest.raises(TokenizerError, match="special"):
+        check_single_ids(fast)
+    before = {t: fast.convert_tokens_to_ids(t) for t in DEFAULT_VOCABULARY.tokens}
+    assert add_functional_tokens(fast) == before  # same ids: trained embeddings still apply
+    assert fast.decode(ids, skip_special_tokens=True) == "Look.\n<|Line|>\nIt meets 15."
+    fast.save_pretrained(tmp_path)
+    again = type(fast).from_pretrained(tmp_path)
+    assert check_single_ids(again) == before

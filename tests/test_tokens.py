@@ -8,7 +8,7 @@ from atlas_data.tokens import (
     DEFAULT_VOCABULARY,
     Vocabulary,
     VocabularyError,
-    additional_special_tokens,
+    added_tokens,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -17,7 +17,7 @@ PAPER_TOKENS = ["<|Manip|>", "<|Line|>", "<|Arrow|>", "<|Shape|>", "<|Text|>"]
 
 def test_default_vocabulary_is_the_papers_five_tokens_in_order():
     assert list(DEFAULT_VOCABULARY.tokens) == PAPER_TOKENS
-    assert additional_special_tokens() == PAPER_TOKENS
+    assert added_tokens() == PAPER_TOKENS
     cats = {op.token: op.category for op in DEFAULT_VOCABULARY.operations}
     assert cats == {
         "<|Manip|>": "manipulation",

@@ -1,21 +1,30 @@
-"""Trainer-ready exports of a finished run: TRL, LLaMA-Factory and verl.
+"""Trainer-ready exports of a finished run: TRL, LLaMA-Factory, verl and OpenRLHF.
 
 Each exporter streams the run shard by shard (one Parquet batch in memory at a time) and
 writes its output to temporary names that are renamed at the end, so an interrupted export
 never leaves a file a trainer could half-read. The preset and the vocabulary come from the
 run's manifest: an export of a custom-vocabulary run carries only that run's spellings.
+Every format renders the same text around the image: ``<image>`` (or an image part)
+followed by the user text exactly as the run wrote it, newline included.
 
-Formats (all rows also keep ``id`` and the character spans of functional tokens in the
-assistant text, for up-weighting them in the loss):
+Formats (all keep the character spans of functional tokens in the assistant text):
 
-``trl``           ``train.parquet``: ``messages`` with content parts (``{"type": "image"}``,
-                  ``{"type": "text", "text": ...}``) and an ``images`` column (SFTTrainer).
+``trl``           ``train.parquet``: conversational ``prompt``/``completion`` (content
+                  parts), ``images``, ``answer``, ``extra_info`` (SFTTrainer trains on the
+                  completion only; GRPOTrainer passes ``answer``/``extra_info`` to
+                  :func:`atlas_data.rewards.trl_reward`).
 ``llamafactory``  ``<name>.jsonl`` (sharegpt ``messages`` with ``<image>`` placeholders and
-                  ``images`` paths relative to the folder), ``images/``, ``dataset_info.json``.
+                  ``images`` paths relative to the folder), ``images/``, ``dataset_info.json``,
+                  ``functional_tokens.yaml`` (``{token: meaning}``).
 ``verl``          ``train.parquet``: ``data_source``, ``prompt``, ``images``, ``ability``,
                   ``reward_model {style, ground_truth}``, ``extra_info`` (index, preset,
                   vocabulary, reference and its token spans) — read by
                   :func:`atlas_data.rewards.compute_score`.
+``openrlhf``      ``train.jsonl``: chat ``prompt``, ``images`` paths, ``label`` (JSON of the
+                  answer and ``extra_info``) — read by :func:`atlas_data.rewards.reward_func`.
+
+Beside the data: ``settings.json`` (the limits this export needs and the trainer's keys
+that set them), ``vocabulary.json`` and ``export.json`` (a summary).
 """
 
 from __future__ import annotations
@@ -25,31 +34,61 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from atlas_data.config import DEFAULT_BUDGET_SIDE
+from atlas_data.store.budget import QWEN_MIN_PIXELS, Budget
 from atlas_data.store.schemas import IMAGE, MESSAGE, SPAN, with_hf_metadata
+from atlas_data.store.settings import trainer_settings
 from atlas_data.store.writer import MANIFEST, RunDir, atomic_write_bytes, atomic_write_json
 from atlas_data.tokens import Vocabulary
 from atlas_data.trajectory import IMAGE_PLACEHOLDER
 
-FORMATS = ("trl", "llamafactory", "verl")
+FORMATS = ("trl", "llamafactory", "verl", "openrlhf")
 # The split each trainer wants first; the other one is used when a run has only that.
-PREFERRED = {"trl": ("sft", "rl"), "llamafactory": ("sft", "rl"), "verl": ("rl", "sft")}
+PREFERRED = {
+    "trl": ("sft", "rl"),
+    "llamafactory": ("sft", "rl"),
+    "verl": ("rl", "sft"),
+    "openrlhf": ("rl", "sft"),
+}
 BATCH_ROWS = 64
+SETTINGS = "settings.json"
+TOKEN_MEANINGS = "functional_tokens.yaml"
 
 PART = pa.struct([("type", pa.string()), ("text", pa.string())])
+TURN = pa.list_(pa.struct([("role", pa.string()), ("content", pa.list_(PART))]))
+EXTRA_INFO = pa.struct(
+    [
+        ("index", pa.int64()),
+        ("id", pa.string()),
+        ("split", pa.string()),
+        ("question", pa.string()),
+        ("answer", pa.string()),
+        ("choices", pa.list_(pa.string())),
+        ("preset", pa.string()),
+        ("vocab", pa.string()),  # the run's vocabulary, JSON
+        ("vocab_hash", pa.string()),
+        ("reference", pa.string()),
+        ("reference_token_spans", pa.list_(SPAN)),
+        ("reference_token_count", pa.int64()),
+    ]
+)
 TRL = pa.schema(
     [
         ("id", pa.string()),
-        ("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.list_(PART))]))),
+        ("prompt", TURN),
+        ("completion", TURN),
         ("images", pa.list_(IMAGE)),
-        ("token_spans", pa.list_(SPAN)),  # within messages[-1].content[0].text
+        ("token_spans", pa.list_(SPAN)),  # within completion[0].content[0].text
         ("task", pa.string()),
         ("answer", pa.string()),
+        ("extra_info", EXTRA_INFO),
     ]
 )
 VERL = pa.schema(
@@ -59,25 +98,7 @@ VERL = pa.schema(
         ("images", pa.list_(IMAGE)),
         ("ability", pa.string()),
         ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", pa.string())])),
-        (
-            "extra_info",
-            pa.struct(
-                [
-                    ("index", pa.int64()),
-                    ("id", pa.string()),
-                    ("split", pa.string()),
-                    ("question", pa.string()),
-                    ("answer", pa.string()),
-                    ("choices", pa.list_(pa.string())),
-                    ("preset", pa.string()),
-                    ("vocab", pa.string()),  # the run's vocabulary, JSON
-                    ("vocab_hash", pa.string()),
-                    ("reference", pa.string()),
-                    ("reference_token_spans", pa.list_(SPAN)),
-                    ("reference_token_count", pa.int64()),
-                ]
-            ),
-        ),
+        ("extra_info", EXTRA_INFO),
     ]
 )
 
@@ -101,9 +122,18 @@ class RunInfo:
     def preset(self) -> str:
         return str(self.manifest.get("preset", "atlas"))
 
-    @property
+    @cached_property
     def vocab(self) -> Vocabulary:
         return Vocabulary.of_manifest(self.manifest)
+
+    @cached_property
+    def vocab_json(self) -> str:
+        return json.dumps(self.vocab.to_json(), sort_keys=True, ensure_ascii=False)
+
+    @property
+    def budget_side(self) -> int:
+        """The longest side at which the run judged its operations (the trainee's view)."""
+        return int(self.manifest.get("config", {}).get("judge_max_side") or DEFAULT_BUDGET_SIDE)
 
     def files(self, kind: str) -> list[Path]:
         return self.run.parquet_files([kind])
@@ -152,15 +182,17 @@ def examples(run: RunInfo, kind: str) -> Iterator[Example]:
 
 
 def content_parts(prompt: str) -> list[dict[str, Any]]:
-    """``<image>\\nQuestion`` → ``[{"type": "image"}, {"type": "text", "text": "Question"}]``."""
+    """``<image>\nQuestion`` → ``[{"type": "image"}, {"type": "text", "text": "\nQuestion"}]``.
+
+    The text keeps every character around the placeholder, so a chat template renders the
+    same string as LLaMA-Factory and verl do from the placeholder form.
+    """
     parts: list[dict[str, Any]] = []
-    chunks = prompt.split(IMAGE_PLACEHOLDER)
-    for k, chunk in enumerate(chunks):
+    for k, chunk in enumerate(prompt.split(IMAGE_PLACEHOLDER)):
         if k:
             parts.append({"type": "image", "text": None})
-        text = chunk.strip("\n")
-        if text:
-            parts.append({"type": "text", "text": text})
+        if chunk:
+            parts.append({"type": "text", "text": chunk})
     return parts
 
 
@@ -192,20 +224,69 @@ class _ParquetOut:
         os.replace(self.tmp, self.path)
 
 
-def export_trl(run: RunInfo, kind: str, out: Path) -> dict[str, Any]:
-    sink = _ParquetOut(out / "train.parquet", TRL)
-    for ex in examples(run, kind):
+@dataclass
+class Target:
+    """Where one export goes and what it measures on the way."""
+
+    run: RunInfo
+    kind: str
+    out: Path
+    budget: Budget
+
+    def rows(self) -> Iterator[tuple[int, Example, list[dict[str, Any]]]]:
+        """``(index, example, images fitted to the budget)``, measuring every row."""
+        for index, ex in enumerate(examples(self.run, self.kind)):
+            images, tokens = self.budget.fit(ex.row["images"])
+            self.budget.add(ex.prompt, tokens, ex.response)
+            yield index, ex, images
+
+    def extra_info(self, index: int, ex: Example) -> dict[str, Any]:
+        """What the reward reads (verl's ``extra_info``; TRL and OpenRLHF carry the same)."""
+        row, vocab = ex.row, self.run.vocab
+        return {
+            "index": index,
+            "id": row["id"],
+            "split": "train",
+            "question": row["question"],
+            "answer": row["answer"],
+            "choices": row["choices"],
+            "preset": row.get("preset") or self.run.preset,
+            "vocab": self.run.vocab_json,
+            "vocab_hash": vocab.hash,
+            "reference": ex.response,
+            "reference_token_spans": ex.spans,
+            "reference_token_count": len(ex.spans),
+        }
+
+    def image_files(self, ex: Example, images: list[dict[str, Any]]) -> list[str]:
+        """Write a row's images under ``images/``; return their paths relative to the folder."""
+        paths = []
+        for k, img in enumerate(images):
+            ext = Path(img.get("path") or "x.png").suffix or ".png"  # png, jpg or webp
+            rel = f"images/{ex.row['id']}-{k}{ext}"
+            target = self.out / rel
+            if not target.exists():  # atomic: a cut-short export leaves no half image
+                atomic_write_bytes(target, img["bytes"])
+            paths.append(rel)
+        return paths
+
+
+def export_trl(t: Target) -> dict[str, Any]:
+    """Prompt/completion rows: TRL's SFTTrainer then trains on the completion only."""
+    sink = _ParquetOut(t.out / "train.parquet", TRL)
+    for index, ex, images in t.rows():
         sink.add(
             {
                 "id": ex.row["id"],
-                "messages": [
-                    {"role": "user", "content": content_parts(ex.prompt)},
-                    {"role": "assistant", "content": [{"type": "text", "text": ex.response}]},
+                "prompt": [{"role": "user", "content": content_parts(ex.prompt)}],
+                "completion": [
+                    {"role": "assistant", "content": [{"type": "text", "text": ex.response}]}
                 ],
-                "images": ex.row["images"],
+                "images": images,
                 "token_spans": ex.spans,
                 "task": ex.row["task"],
                 "answer": ex.row["answer"],
+                "extra_info": t.extra_info(index, ex),
             }
         )
     sink.close()
@@ -216,38 +297,38 @@ def _dataset_name(run: RunInfo) -> str:
     return "atlas_" + re.sub(r"\W+", "_", run.run_id).strip("_")
 
 
-def export_llamafactory(
-    run: RunInfo, kind: str, out: Path, name: str | None = None
-) -> dict[str, Any]:
-    name = name or _dataset_name(run)
-    images_dir = out / "images"
-    images_dir.mkdir(parents=True, exist_ok=True)
-    data = out / f"{name}.jsonl"
-    tmp = data.with_name(f".{data.name}.tmp-{os.getpid()}")
+def _jsonl(path: Path, records: Iterator[dict[str, Any]]) -> int:
+    """Write records as JSON lines under a temporary name; rename at the end."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     count = 0
     with open(tmp, "w", encoding="utf-8") as fh:
-        for ex in examples(run, kind):
-            paths = []
-            for k, img in enumerate(ex.row["images"]):
-                ext = Path(img.get("path") or "x.png").suffix or ".png"  # png, jpg or webp
-                rel = f"images/{ex.row['id']}-{k}{ext}"
-                target = out / rel
-                if not target.exists():  # atomic: a cut-short export leaves no half image
-                    atomic_write_bytes(target, img["bytes"])
-                paths.append(rel)
-            record = {
+        for record in records:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    os.replace(tmp, path)
+    return count
+
+
+def export_llamafactory(t: Target, name: str | None = None) -> dict[str, Any]:
+    name = name or _dataset_name(t.run)
+    (t.out / "images").mkdir(parents=True, exist_ok=True)
+    data = t.out / f"{name}.jsonl"
+    count = _jsonl(
+        data,
+        (
+            {
                 "id": ex.row["id"],
                 "messages": [
                     {"role": "user", "content": ex.prompt},
                     {"role": "assistant", "content": ex.response},
                 ],
-                "images": paths,
+                "images": t.image_files(ex, images),
                 "token_spans": ex.spans,
             }
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-            count += 1
-    os.replace(tmp, data)
-    info_path = out / "dataset_info.json"
+            for _, ex, images in t.rows()
+        ),
+    )
+    info_path = t.out / "dataset_info.json"
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.exists() else {}
     info[name] = {
         "file_name": data.name,
@@ -261,60 +342,86 @@ def export_llamafactory(
         },
     }
     atomic_write_json(info_path, info)
-    return {"rows": count, "files": [data.name, "dataset_info.json", "images/"], "name": name}
+    # {token: meaning} for new_special_tokens_config, in id order (JSON is YAML)
+    meanings = json.dumps(t.run.vocab.meanings(), ensure_ascii=False, indent=2)
+    atomic_write_bytes(t.out / TOKEN_MEANINGS, meanings.encode())
+    files = [data.name, "dataset_info.json", "images/", TOKEN_MEANINGS]
+    return {"rows": count, "files": files, "name": name}
 
 
-def export_verl(run: RunInfo, kind: str, out: Path) -> dict[str, Any]:
-    sink = _ParquetOut(out / "train.parquet", VERL)
-    vocab = run.vocab
-    vocab_json = json.dumps(vocab.to_json(), sort_keys=True, ensure_ascii=False)
-    for index, ex in enumerate(examples(run, kind)):
+def export_verl(t: Target) -> dict[str, Any]:
+    sink = _ParquetOut(t.out / "train.parquet", VERL)
+    for index, ex, images in t.rows():
         row = ex.row
         sink.add(
             {
                 "data_source": row.get("data_source") or f"atlas-data/{row['source']}",
                 "prompt": [{"role": "user", "content": ex.prompt}],
-                "images": row["images"],
+                "images": images,
                 "ability": row.get("ability") or row["task"],
                 "reward_model": {"style": "rule", "ground_truth": row["answer"]},
-                "extra_info": {
-                    "index": index,
-                    "id": row["id"],
-                    "split": "train",
-                    "question": row["question"],
-                    "answer": row["answer"],
-                    "choices": row["choices"],
-                    "preset": row["preset"] or run.preset,
-                    "vocab": vocab_json,
-                    "vocab_hash": vocab.hash,
-                    "reference": ex.response,
-                    "reference_token_spans": ex.spans,
-                    "reference_token_count": len(ex.spans),
-                },
+                "extra_info": t.extra_info(index, ex),
             }
         )
     sink.close()
     return {"rows": sink.count, "files": ["train.parquet"]}
 
 
+def export_openrlhf(t: Target) -> dict[str, Any]:
+    """Chat prompts, image paths and a ``label`` holding the answer and the reward's info."""
+    (t.out / "images").mkdir(parents=True, exist_ok=True)
+    count = _jsonl(
+        t.out / "train.jsonl",
+        (
+            {
+                "id": ex.row["id"],
+                "prompt": [{"role": "user", "content": ex.prompt}],
+                "images": t.image_files(ex, images),
+                "label": json.dumps(
+                    {"answer": ex.row["answer"], "extra_info": t.extra_info(index, ex)},
+                    ensure_ascii=False,
+                ),
+            }
+            for index, ex, images in t.rows()
+        ),
+    )
+    return {"rows": count, "files": ["train.jsonl", "images/"]}
+
+
 def export_run(
-    run_dir: str | Path, fmt: str, out: str | Path, name: str | None = None
+    run_dir: str | Path,
+    fmt: str,
+    out: str | Path,
+    name: str | None = None,
+    max_pixels: int | None = None,
 ) -> dict[str, Any]:
-    """Export a finished run in one trainer's format; returns a summary (also ``export.json``)."""
+    """Export a finished run in one trainer's format; returns a summary (also ``export.json``).
+
+    Images are fitted to the run's budget (its ``judge_max_side``, the view at which every
+    operation was judged) and, if given, to ``max_pixels``; ``settings.json`` beside the
+    data holds the limits the trainer must be given (see :mod:`atlas_data.store.budget`).
+    """
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {list(FORMATS)}")
+    if max_pixels is not None and max_pixels < QWEN_MIN_PIXELS:
+        raise ExportError(f"--max-pixels {max_pixels} is below {QWEN_MIN_PIXELS} (56 x 56)")
     run = open_run(run_dir)
     kind = pick_split(run, fmt)
     target = Path(out)
     target.mkdir(parents=True, exist_ok=True)
+    t = Target(run, kind, target, Budget(run.budget_side, max_pixels))
     if fmt == "trl":
-        result = export_trl(run, kind, target)
+        result = export_trl(t)
     elif fmt == "llamafactory":
-        result = export_llamafactory(run, kind, target, name)
+        result = export_llamafactory(t, name)
+    elif fmt == "verl":
+        result = export_verl(t)
     else:
-        result = export_verl(run, kind, target)
+        result = export_openrlhf(t)
     vocab = run.vocab
     atomic_write_json(target / "vocabulary.json", vocab.to_json())
+    limits = t.budget.to_json()
+    atomic_write_json(target / SETTINGS, trainer_settings(fmt, limits, vocab, target, result))
     summary = {
         "format": fmt,
         "run_id": run.run_id,
@@ -322,7 +429,9 @@ def export_run(
         "preset": run.preset,
         "vocab_hash": vocab.hash,
         "functional_tokens": list(vocab.tokens),
+        "limits": limits,
         **result,
+        "files": [*result["files"], "vocabulary.json", SETTINGS],
     }
     atomic_write_json(target / "export.json", summary)
     return summary

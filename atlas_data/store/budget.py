@@ -1,0 +1,128 @@
+"""What an export must tell a trainer: image pixels and sequence lengths it will meet.
+
+Trainers fail on our rows at their defaults for two reasons: an image larger than the
+processor's budget becomes more image tokens than ``max_length`` allows (TRL: "Mismatch in
+image token count"), and a prompt longer than ``max_prompt_length`` is filtered out (verl
+kept 0 of 120 rows at its default 512). So an export fits every image to a pixel budget
+and measures, row by row, upper bounds on the tokens each trainer will see. The bounds
+hold for any tokenizer that makes at most one token per UTF-8 byte (byte-level BPE, or
+SentencePiece with byte fallback: every Qwen, Llama and Mistral tokenizer); image tokens
+follow Qwen2/2.5-VL's rule (one token per 28 × 28 pixels after ``smart_resize``).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from atlas_data.ops.image_io import encode_png
+
+PIXELS_PER_TOKEN = 28  # Qwen2/2.5-VL: 14-px patches merged 2 x 2
+QWEN_MIN_PIXELS = 56 * 56
+QWEN_MAX_PIXELS = 14 * 14 * 4 * 16384  # the processor's default (12,845,056)
+TEMPLATE_SLACK = 64  # system prompt, role markers, vision start/end: Qwen2-VL uses ~25
+ROUND_TO = 64
+
+
+def smart_resize(
+    height: int, width: int, max_pixels: int = QWEN_MAX_PIXELS, min_pixels: int = QWEN_MIN_PIXELS
+) -> tuple[int, int]:
+    """Qwen2-VL's resize rule (as qwen-vl-utils and the HF processor apply it)."""
+    f = PIXELS_PER_TOKEN
+    h, w = max(f, round(height / f) * f), max(f, round(width / f) * f)
+    if h * w > max_pixels:
+        beta = math.sqrt(height * width / max_pixels)
+        h, w = max(f, math.floor(height / beta / f) * f), max(f, math.floor(width / beta / f) * f)
+    elif h * w < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h, w = math.ceil(height * beta / f) * f, math.ceil(width * beta / f) * f
+    return h, w
+
+
+def image_tokens(width: int, height: int) -> int:
+    h, w = smart_resize(height, width)
+    return (h // PIXELS_PER_TOKEN) * (w // PIXELS_PER_TOKEN)
+
+
+def fit_image(
+    image: dict[str, Any], max_side: int, max_pixels: int | None
+) -> tuple[dict[str, Any], tuple[int, int]]:
+    """The image struct fitted to the budget (bytes untouched when it already fits)."""
+    with Image.open(io.BytesIO(image["bytes"])) as img:
+        w, h = img.size
+        scale = min(1.0, max_side / max(w, h))
+        if max_pixels:
+            scale = min(scale, math.sqrt(max_pixels / (w * h)))
+        if scale >= 1.0:
+            return image, (w, h)
+        size = (max(1, math.floor(w * scale)), max(1, math.floor(h * scale)))
+        small = img.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    stem = (image.get("path") or "image").rsplit(".", 1)[0]
+    return {"bytes": encode_png(small), "path": f"{stem}.png"}, size
+
+
+def _round_up(n: int) -> int:
+    return -(-n // ROUND_TO) * ROUND_TO
+
+
+@dataclass
+class Budget:
+    """Running maxima over an export's rows."""
+
+    max_side: int
+    max_pixels: int | None
+    rows: int = 0
+    resized: int = 0
+    image_pixels: int = 0  # the largest exported image, w * h
+    processor_pixels: int = 0  # the largest image after Qwen's rounding
+    image_tokens: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    sequence_tokens: int = 0
+
+    def fit(self, images: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+        """Fit a row's images; returns them and their image-token count."""
+        out, tokens = [], 0
+        for image in images:
+            fitted, (w, h) = fit_image(image, self.max_side, self.max_pixels)
+            self.resized += fitted is not image
+            hh, ww = smart_resize(h, w)
+            self.image_pixels = max(self.image_pixels, w * h)
+            self.processor_pixels = max(self.processor_pixels, hh * ww)
+            n = image_tokens(w, h)
+            self.image_tokens = max(self.image_tokens, n)
+            tokens += n
+            out.append(fitted)
+        return out, tokens
+
+    def add(self, prompt_text: str, image_token_count: int, completion: str) -> None:
+        """One row: prompt text (placeholders included), its image tokens, the completion."""
+        prompt = image_token_count + len(prompt_text.encode()) + TEMPLATE_SLACK
+        completion_n = len(completion.encode()) + 2  # + end-of-turn and newline
+        self.rows += 1
+        self.prompt_tokens = max(self.prompt_tokens, prompt)
+        self.completion_tokens = max(self.completion_tokens, completion_n)
+        self.sequence_tokens = max(self.sequence_tokens, prompt + completion_n)
+
+    def to_json(self) -> dict[str, Any]:
+        """The measured bounds and the settings derived from them."""
+        pixels = max(self.image_pixels, self.processor_pixels)
+        return {
+            "rows": self.rows,
+            "images_resized": self.resized,
+            "image_max_side": self.max_side,
+            "image_max_pixels": pixels,
+            "image_tokens_max": self.image_tokens,
+            "prompt_tokens_max": _round_up(self.prompt_tokens),
+            "completion_tokens_max": _round_up(self.completion_tokens),
+            "sequence_tokens_max": _round_up(self.sequence_tokens),
+            "bound": (
+                "upper bounds: at most one token per UTF-8 byte of text, Qwen2/2.5-VL image "
+                f"tokens (28 px), {TEMPLATE_SLACK} tokens of chat template, rounded up to "
+                f"{ROUND_TO}"
+            ),
+        }
