@@ -7,7 +7,11 @@ STAMP := $(VENV)/.installed
 # N: samples to take (unset: the source default, 200 synthetic samples)
 N ?=
 
-.PHONY: install run run-local test lint bench clean sysdeps
+# The trainer checks' environments: each trainer's own code, CPU only (see requirements/).
+TRL_VENV ?= .venv-trl
+LF_VENV ?= .venv-lf
+
+.PHONY: install run run-local test test-unit test-trainers lint bench clean sysdeps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,15 +39,43 @@ sysdeps:
 	    || echo "sysdeps: apt-get could not install chromium; the browser test will skip"; \
 	  else echo "sysdeps: no apt-get here: install chromium yourself (its test skips without it)"; fi; }
 
-## The whole test suite: lint, format check, type check, tests.
-test: $(STAMP) sysdeps
+## The whole test suite: lint, format check, type check, tests, then the trainer checks.
+test: test-unit test-trainers
+
+test-unit: $(STAMP) sysdeps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
+# One environment per trainer family (LLaMA-Factory pins an older TRL). The project is
+# installed into each as a user would: pip install atlas-data next to the trainer.
+$(TRL_VENV)/.installed: requirements/trainers-trl.txt pyproject.toml
+	test -x $(TRL_VENV)/bin/python || $(PYTHON) -m venv $(TRL_VENV)
+	$(TRL_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TRL_VENV)/bin/python -m pip install --quiet -r requirements/trainers-trl.txt
+	$(TRL_VENV)/bin/python -m pip install --quiet -e '.[train]'
+	touch $@
+
+$(LF_VENV)/.installed: requirements/trainers-llamafactory.txt pyproject.toml
+	test -x $(LF_VENV)/bin/python || $(PYTHON) -m venv $(LF_VENV)
+	$(LF_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LF_VENV)/bin/python -m pip install --quiet -r requirements/trainers-llamafactory.txt
+	$(LF_VENV)/bin/python -m pip install --quiet -e .
+	touch $@
+
+## Each trainer's own loader and two training steps (or its reward manager) on our exports.
+test-trainers: $(TRL_VENV)/.installed $(LF_VENV)/.installed
+	$(TRL_VENV)/bin/python -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning \
+	  trainer_tests/test_trl.py
+	# its own process: verl forks dataset workers, which must not inherit TRL's torch threads
+	$(TRL_VENV)/bin/python -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning \
+	  trainer_tests/test_verl.py
+	$(LF_VENV)/bin/python -m pytest -q -p no:cacheprovider -W ignore::DeprecationWarning \
+	  trainer_tests/test_llamafactory.py
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TRL_VENV) $(LF_VENV) .pytest_cache .mypy_cache .ruff_cache
