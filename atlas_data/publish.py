@@ -156,8 +156,11 @@ def dataset_card(
         "",
         f"## Token vocabulary: `{vocab.name}` (hash `{vocab.hash}`)",
         "",
-        "Add these as special tokens of your tokenizer. The full vocabulary, with the "
-        "parameter schema of each operation, is in `functional_tokens.json`.",
+        "Add these to your tokenizer as plain added tokens, one id each and *not* special "
+        "(decoding with `skip_special_tokens=True` would delete special ones before a reward "
+        "sees them): `atlas_data.tokenizer.add_functional_tokens(tokenizer)`. The full "
+        "vocabulary, with the parameter schema of each operation, is in "
+        "`functional_tokens.json`.",
         "",
         "| token | category | operation | meaning |",
         "|---|---|---|---|",
