@@ -307,8 +307,7 @@ def export(
 ) -> None:
     """Export a run for a trainer: TRL (SFT/GRPO), LLaMA-Factory (SFT), verl or OpenRLHF (RL).
 
-    Writes settings.json beside the data: the limits measured on this export (image
-    pixels, prompt and row token bounds) as the trainer's own option names.
+    Also writes settings.json: the limits measured on this export, as the trainer's keys.
     """
     _export(run_dir, format, out, name, max_pixels)
 
