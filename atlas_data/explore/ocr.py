@@ -365,8 +365,10 @@ class OCRJudge:
             return None
         ev = self.evidence(sample, canvas)
         if not ev.found:
-            why = f"the answer {sample.answer!r} is not written anywhere OCR finds"
-            return Judgement(False, 0.0, self.name, {"why": why, "lines": len(ev.lines)})
+            # OCR cannot read the answer anywhere (an unusual font, a hard photo): that is
+            # no evidence about the zoom, so abstain; another judge (a given box) decides,
+            # and with none the operation is not kept.
+            return None
         numbers = self._numbers(ev, canvas)
         assert ev.box is not None
         box, factor = op.params["box"], float(op.params.get("factor", 1))
