@@ -118,7 +118,8 @@ def vocabulary_of(extra_info: dict[str, Any] | None) -> Vocabulary:
 
 def strip_control_tokens(text: str, vocab: Vocabulary, extra: Any = None) -> str:
     """``text`` without the chat template's control tokens (never a functional token)."""
-    control = (CHAT_CONTROL_TOKENS | set(extra or ())) - set(vocab.tokens)
+    more = set() if extra is None else {str(t) for t in extra}  # a list or a NumPy array
+    control = (CHAT_CONTROL_TOKENS | more) - set(vocab.tokens)
     for token in control:
         if token in text:
             text = text.replace(token, "")

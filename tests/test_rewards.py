@@ -137,6 +137,14 @@ def test_chat_control_tokens_do_not_change_the_score(atlas_rows):
         plain = _score(row, ref)
         for tail in ("<|im_end|>", "<|im_end|>\n<|endoftext|><|endoftext|>", "<|eot_id|>", "</s>"):
             assert _score(row, ref + tail) == plain
+    # a template's own end token the list does not know: unknown, unless extra_info names it
+    row = atlas_rows[0]
+    text = row["extra_info"]["reference"] + "<|turn_end|>"
+    assert _score(row, text)["unknown_tokens"] == 1
+    named = {**row["extra_info"], "control_tokens": ["<|turn_end|>"]}
+    assert compute_score(None, text, row["reward_model"]["ground_truth"], named) == _score(
+        row, row["extra_info"]["reference"]
+    )
     # a token the run's vocabulary does not know still counts as unknown
     assert (
         _score(atlas_rows[0], atlas_rows[0]["extra_info"]["reference"] + "<|Zoom|>")[
