@@ -286,6 +286,14 @@ def test_settings_hold_limits_measured_on_the_export(hf_run, tmp_path):
     assert verl["data.max_prompt_length"] == limits["prompt_tokens_max"]
     assert verl["reward.custom_reward_function.path"] == "pkg://atlas_data.rewards"
     assert f"data.max_prompt_length={limits['prompt_tokens_max']}" in verl["overrides"]
+    # a second export into the same folder with another budget rewrites the images
+    lf = tmp_path / "lf"
+    export_run(root, "llamafactory", lf, name="a")
+    export_run(root, "llamafactory", lf, name="a", max_pixels=cap)
+    for line in (lf / "a.jsonl").read_text().splitlines():
+        for rel in json.loads(line)["images"]:
+            with Image.open(lf / rel) as img:
+                assert img.size[0] * img.size[1] <= cap
     with pytest.raises(ExportError, match="below"):
         export_run(root, "verl", tmp_path / "tiny", max_pixels=100)
 

@@ -264,9 +264,9 @@ class Target:
         for k, img in enumerate(images):
             ext = Path(img.get("path") or "x.png").suffix or ".png"  # png, jpg or webp
             rel = f"images/{ex.row['id']}-{k}{ext}"
-            target = self.out / rel
-            if not target.exists():  # atomic: a cut-short export leaves no half image
-                atomic_write_bytes(target, img["bytes"])
+            # always rewritten (a re-export with another --max-pixels must not keep old
+            # sizes), atomically: a cut-short export leaves no half image
+            atomic_write_bytes(self.out / rel, img["bytes"])
             paths.append(rel)
         return paths
 
