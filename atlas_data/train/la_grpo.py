@@ -28,6 +28,8 @@ SUPPORTED_LOSSES = ("grpo", "bnpo", "dr_grpo", "dapo")
 class LAGRPOTrainer(GRPOTrainer):
     """``GRPOTrainer`` plus ``alpha`` times the mean per-token loss on functional tokens."""
 
+    _last_logps: Any = None  # the log-probabilities of TRL's latest forward pass
+
     def __init__(
         self, *args: Any, alpha: float = 1.0, vocab: Vocabulary | None = None, **kwargs: Any
     ) -> None:
@@ -49,21 +51,16 @@ class LAGRPOTrainer(GRPOTrainer):
             torch.isin(ids, self.functional_ids.to(ids.device)) & inputs["completion_mask"].bool()
         )
 
+    def _get_per_token_logps_and_entropies(self, *args: Any, **kwargs: Any) -> Any:
+        """TRL's forward pass, its log-probabilities kept for the functional-token term."""
+        out = super()._get_per_token_logps_and_entropies(*args, **kwargs)
+        self._last_logps = out[0]
+        return out
+
     def _compute_loss(self, model: Any, inputs: dict[str, Any]) -> torch.Tensor:
-        captured: dict[str, torch.Tensor] = {}
-        name = "_get_per_token_logps_and_entropies"  # TRL's forward pass, wrapped for one call
-        compute: Any = getattr(type(self), name).__get__(self)
-
-        def capture(*args: Any, **kwargs: Any) -> Any:
-            out = compute(*args, **kwargs)
-            captured["logps"] = out[0]
-            return out
-
-        self.__dict__[name] = capture
-        try:
-            loss = super()._compute_loss(model, inputs)
-        finally:
-            self.__dict__.pop(name)
+        loss = super()._compute_loss(model, inputs)
+        logps = self._last_logps  # from the forward pass TRL's loss just made
+        self._last_logps = None
         mode = "train" if self.model.training else "eval"
         mask = self.functional_mask(inputs)
         count = mask.sum()
@@ -71,7 +68,6 @@ class LAGRPOTrainer(GRPOTrainer):
         if not count:
             self._metrics[mode]["la_grpo/loss"].append(0.0)
             return loss
-        logps = captured["logps"]
         old = inputs.get("old_per_token_logps")
         old = logps.detach() if old is None else old
         advantages = inputs["advantages"]
