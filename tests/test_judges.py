@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,14 @@ def test_ocr_judge_abstains_off_topic(ocr):
     text = SyntheticSource(n=1, seed=0, families=["small_text"]).sample(0)
     box = Operation("box", {"box": [0, 0, 50, 50]})
     assert ocr.judge(text, text.image, box, None) is None
+
+
+def test_ocr_judge_abstains_where_it_cannot_find_the_answer_but_refuses_where_it_can(sample, ocr):
+    """An answer OCR cannot place is no evidence about the zoom: abstain, and let a given
+    box decide. The same zoom for an answer OCR does place is judged, and a bad one refused."""
+    unreadable = replace(sample, id=sample.id + "-x", answer="ZQXJW")  # written nowhere
+    assert ocr.judge(unreadable, sample.image, true_zoom(sample), None) is None
+    assert not ocr.judge(sample, sample.image, wrong_zoom(sample), None).helpful
 
 
 def test_annotation_and_ocr_compose_and_record_who_agreed(sample, ocr):
