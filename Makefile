@@ -50,18 +50,22 @@ test-unit: $(STAMP) sysdeps
 
 # One environment per trainer family (LLaMA-Factory pins an older TRL). The project is
 # installed into each as a user would: pip install atlas-data next to the trainer.
-$(TRL_VENV)/.installed: requirements/trainers-trl.txt pyproject.toml
-	test -x $(TRL_VENV)/bin/python || $(PYTHON) -m venv $(TRL_VENV)
-	$(TRL_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(TRL_VENV)/bin/python -m pip install --quiet -r requirements/trainers-trl.txt
-	$(TRL_VENV)/bin/python -m pip install --quiet -e '.[train]'
+# uv installs them from one cache inside the checkout and hard-links its files, so the
+# torch stack both pin identically is on disk once (about 6 GB instead of 2 x 8 GB).
+UV := $(BIN)/uv
+UV_CACHE ?= .uv-cache
+UV_PIP := $(UV) pip install --quiet --link-mode hardlink --cache-dir $(UV_CACHE)
+
+$(TRL_VENV)/.installed: requirements/trainers-trl.txt pyproject.toml $(STAMP)
+	test -x $(TRL_VENV)/bin/python || $(PYTHON) -m venv --without-pip $(TRL_VENV)
+	$(UV_PIP) --python $(TRL_VENV)/bin/python -r requirements/trainers-trl.txt
+	$(UV_PIP) --python $(TRL_VENV)/bin/python -e '.[train]'
 	touch $@
 
-$(LF_VENV)/.installed: requirements/trainers-llamafactory.txt pyproject.toml
-	test -x $(LF_VENV)/bin/python || $(PYTHON) -m venv $(LF_VENV)
-	$(LF_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(LF_VENV)/bin/python -m pip install --quiet -r requirements/trainers-llamafactory.txt
-	$(LF_VENV)/bin/python -m pip install --quiet -e .
+$(LF_VENV)/.installed: requirements/trainers-llamafactory.txt pyproject.toml $(STAMP)
+	test -x $(LF_VENV)/bin/python || $(PYTHON) -m venv --without-pip $(LF_VENV)
+	$(UV_PIP) --python $(LF_VENV)/bin/python -r requirements/trainers-llamafactory.txt
+	$(UV_PIP) --python $(LF_VENV)/bin/python -e .
 	touch $@
 
 ## Each trainer's own loader and two training steps (or its reward manager) on our exports.
@@ -78,4 +82,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all
 
 clean:
-	rm -rf $(VENV) $(TRL_VENV) $(LF_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TRL_VENV) $(LF_VENV) $(UV_CACHE) .pytest_cache .mypy_cache .ruff_cache
