@@ -209,3 +209,36 @@ def test_secret_options_never_reach_the_run_id_or_manifest_but_max_tokens_does(t
     b = RunConfig(n=2, teacher_options={**opts, "auth_token": "s3cr3t-2"}, out=str(tmp_path))
     assert RunPlan.resolve(a).run_id == RunPlan.resolve(b).run_id
     assert a.public()["teacher_options"] == opts
+
+
+def test_row_groups_close_on_image_bytes_as_well_as_rows(tmp_path):
+    """A shard of 12 MP photos must not buffer (and encode at once) a row group's worth of
+    multi-megabyte images, while small synthetic rows still share row groups."""
+    from atlas_data.store.writer import ROW_GROUP_IMAGE_BYTES, ROW_GROUP_ROWS
+
+    run(RunConfig(n=4, out=str(tmp_path / "src")))
+    row = pq.read_table(next((tmp_path / "src").rglob("sft/part-*.parquet"))).to_pylist()[0]
+
+    def is_image(x: object) -> bool:
+        return isinstance(x, dict) and "bytes" in x
+
+    def with_images(size: int) -> dict:  # every encoded image in the row replaced by `size` bytes
+        return {
+            k: [{**x, "bytes": b"\0" * size} if is_image(x) else x for x in v]
+            if isinstance(v, list)
+            else v
+            for k, v in row.items()
+        }
+
+    def group_sizes(name: str, rows: list[dict]) -> list[int]:
+        writer = RunDir(tmp_path / name).shard_writer(0, ["sft"])
+        for r in rows:
+            writer.add("sft", r)
+        meta = pq.ParquetFile(tmp_path / name / writer.commit({})["files"]["sft"]).metadata
+        return [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+
+    images = sum(1 for v in row.values() if isinstance(v, list) for x in v if is_image(x))
+    big = ROW_GROUP_IMAGE_BYTES // (3 * images) + 1  # three rows pass the byte bound, two do not
+    assert group_sizes("photos", [with_images(big)] * 10) == [3, 3, 3, 1]
+    small = [with_images(1024)] * (ROW_GROUP_ROWS + 6)
+    assert group_sizes("synthetic", small) == [ROW_GROUP_ROWS, 6]

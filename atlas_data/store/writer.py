@@ -57,7 +57,22 @@ def atomic_write_json(path: Path, doc: Any) -> None:
     atomic_write_bytes(path, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
 
 
-ROW_GROUP = 16  # rows buffered before a row group is written: bounds a shard's memory
+# A row group is written once it holds this many rows or this many bytes of images,
+# whichever comes first: what a shard buffers (and Parquet encodes at once) stays small
+# for 12 MP photos, and small synthetic rows still share row groups.
+ROW_GROUP_ROWS = 16
+ROW_GROUP_IMAGE_BYTES = 8 << 20
+
+
+def image_bytes(row: dict[str, Any]) -> int:
+    """Bytes of the encoded images a row carries (``{"bytes": ...}`` items of its lists)."""
+    return sum(
+        len(item.get("bytes") or b"")
+        for value in row.values()
+        if isinstance(value, list)
+        for item in value
+        if isinstance(item, dict)
+    )
 
 
 def _temporary(path: Path) -> Path:
@@ -94,17 +109,23 @@ class ShardWriter:
         self.run, self.index = run, index
         self.kinds = tuple(kinds)
         self._buffers: dict[str, list[dict[str, Any]]] = {k: [] for k in self.kinds}
+        self._buffered_bytes: dict[str, int] = dict.fromkeys(self.kinds, 0)
         self._writers: dict[str, pq.ParquetWriter] = {}
         self.counts: dict[str, int] = dict.fromkeys(self.kinds, 0)
 
     def add(self, kind: str, row: dict[str, Any]) -> None:
         self._buffers[kind].append(row)
         self.counts[kind] += 1
-        if len(self._buffers[kind]) >= ROW_GROUP:
+        self._buffered_bytes[kind] += image_bytes(row)
+        if (
+            len(self._buffers[kind]) >= ROW_GROUP_ROWS
+            or self._buffered_bytes[kind] >= ROW_GROUP_IMAGE_BYTES
+        ):
             self._flush(kind)
 
     def _flush(self, kind: str) -> None:
         rows, self._buffers[kind] = self._buffers[kind], []
+        self._buffered_bytes[kind] = 0
         if not rows:
             return
         schema = with_hf_metadata(ROW_SCHEMAS[kind])
