@@ -49,9 +49,9 @@ test-unit: $(STAMP) sysdeps
 	$(BIN)/python -m pytest -q
 
 # One environment per trainer family (LLaMA-Factory pins an older TRL). The project is
-# installed into each as a user would: pip install atlas-data next to the trainer.
+# installed into each as a user would: atlas-data next to the trainer.
 # uv installs them from one cache inside the checkout and hard-links its files, so the
-# torch stack both pin identically is on disk once (about 6 GB instead of 2 x 8 GB).
+# torch stack both pin identically is on disk once (about 9 GB in all instead of 17).
 UV := $(BIN)/uv
 UV_CACHE ?= .uv-cache
 UV_PIP := $(UV) pip install --quiet --link-mode hardlink --cache-dir $(UV_CACHE)
