@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from atlas_data.config import SHORTCUTS, RunConfig, options
+from atlas_data.store.manifest import Manifest
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary, VocabularyError
 
 app = typer.Typer(
@@ -29,11 +31,11 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def summary_table(manifest: dict[str, Any]) -> Table:
-    """The end-of-run summary (:func:`atlas_data.summary.summary_rows`) as a table."""
-    from atlas_data.summary import summary_rows
+def summary_table(manifest: Manifest) -> Table:
+    """The end-of-run summary (:func:`atlas_data.inspect.summary.summary_rows`) as a table."""
+    from atlas_data.inspect.summary import summary_rows
 
-    t = Table(title=f"run {manifest['run_id']}", show_header=True, header_style="bold")
+    t = Table(title=f"run {manifest.run_id}", show_header=True, header_style="bold")
     t.add_column("what")
     t.add_column("value", justify="right")
     for what, value in summary_rows(manifest):
@@ -80,8 +82,8 @@ def config_from_cli(values: dict[str, Any]) -> RunConfig:
 
 def _run(**values: Any) -> None:
     """Run the pipeline (resumes automatically when the same config ran before)."""
-    from atlas_data.driver import RunPlan, drive, in_order
     from atlas_data.llm import TeacherUnavailable
+    from atlas_data.run.driver import RunPlan, drive, in_order
 
     exports = values.pop("export") or []
     try:
@@ -109,7 +111,7 @@ def _run(**values: Any) -> None:
             _fail(str(exc))
             return
     console.print(summary_table(manifest))
-    if not manifest["counts"]["kept"]:
+    if not manifest.counts.kept:
         _fail("no sample was kept; see the rejection reasons above")
     for fmt in exports:
         _export(plan.run_dir.root, fmt, plan.run_dir.root / "exports" / fmt)
@@ -131,7 +133,8 @@ def _run_signature() -> tuple[inspect.Signature, dict[str, Any]]:
     for o in options():
         kind = _cli_type(o.annotation)
         default = None if kind == list[str] | None else o.default
-        add(o.name, kind, default, typer.Option(f"--{o.flag}", help=o.help))
+        old = [f"--{a.replace('_', '-')}" for a in o.aliases]  # old spellings still work
+        add(o.name, kind, default, typer.Option(f"--{o.flag}", *old, help=o.help))
     for sc in SHORTCUTS:
         add(sc.flag.replace("-", "_"), str | None, None, typer.Option(f"--{sc.flag}", help=sc.help))
     add(
@@ -163,7 +166,7 @@ def tokens(
         _fail(str(exc))
         return
     if format == "hf":
-        from atlas_data.tokenizer import hf_added_tokens
+        from atlas_data.train.tokenizer import hf_added_tokens
 
         console.print_json(json.dumps(hf_added_tokens(v)))
         return
@@ -175,6 +178,29 @@ def tokens(
         t.add_column(col)
     for op in v.operations:
         t.add_row(op.token, op.category, op.name, op.meaning)
+    console.print(t)
+
+
+@app.command()
+def judges() -> None:
+    """The judges (--judge) and proposers (--proposer), and which are on by default."""
+    from atlas_data.explore.judges import judges as registered_judges
+    from atlas_data.explore.proposers import proposers as registered_proposers
+
+    t = Table(title="judges (--judge, repeatable: every judge that speaks must agree)")
+    for col in ("judge", "default", "what it checks"):
+        t.add_column(col)
+    for j in registered_judges().values():
+        t.add_row(j.name, "yes" if j.default else "", j.about)
+    console.print(t)
+    t = Table(title="proposers (--proposer, repeatable: where to look)")
+    for col in ("proposer", "default for", "what it proposes"):
+        t.add_column(col)
+    for p in registered_proposers().values():
+        default = ", ".join(sorted(p.default_for))
+        if p.needs_model and default:
+            default += " (with a model teacher)"
+        t.add_row(p.name, default, p.about)
     console.print(t)
 
 
@@ -215,11 +241,14 @@ def families(
 @app.command()
 def schemas(
     out: Annotated[Path, typer.Option(help="Where to write the JSON Schemas.")] = Path("schemas"),
+    docs: Annotated[
+        Path, typer.Option(help="Where to write the generated table of rejection reasons.")
+    ] = Path("docs"),
 ) -> None:
-    """Regenerate schemas/*.json from the row schemas and the vocabulary."""
+    """Regenerate schemas/*.json (row schemas, vocabulary) and docs/rejections.md."""
     from atlas_data.store.schemas import export_all
 
-    for path in export_all(out):
+    for path in export_all(out, docs):
         console.print(f"wrote {path}")
 
 
@@ -233,7 +262,7 @@ def query(
     format: Annotated[str, typer.Option(help="table, csv or json.")] = "table",
 ) -> None:
     """SQL over a run with DuckDB: views sft, rl, rejects, kept."""
-    from atlas_data import inspect_cli
+    from atlas_data.inspect import commands as inspect_cli
 
     raise typer.Exit(inspect_cli.query(run, sql, recipe, format, console, err))
 
@@ -245,7 +274,7 @@ def report(
     examples: Annotated[int, typer.Option(help="Gallery size.")] = 12,
 ) -> None:
     """Write a self-contained HTML report: charts and an example gallery."""
-    from atlas_data import inspect_cli
+    from atlas_data.inspect import commands as inspect_cli
 
     raise typer.Exit(inspect_cli.report(run, out, examples, console, err))
 
@@ -262,7 +291,7 @@ def publish(
     license: Annotated[str, typer.Option(help="License id for the dataset card.")] = "apache-2.0",
 ) -> None:
     """Build the Hugging Face dataset repo folder and upload it (token: HF_TOKEN or login)."""
-    from atlas_data import inspect_cli
+    from atlas_data.inspect import commands as inspect_cli
 
     raise typer.Exit(
         inspect_cli.publish(run, repo_id, private, dry_run, out, license, console, err)
@@ -312,5 +341,16 @@ def export(
     _export(run_dir, format, out, name, max_pixels)
 
 
+def main() -> None:
+    """The console script: a missing optional piece is one line naming the extra."""
+    from atlas_data.extras import MissingExtra
+
+    try:
+        app()
+    except MissingExtra as exc:
+        print(f"error: {exc}", file=sys.stderr)  # one line, never wrapped
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

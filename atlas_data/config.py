@@ -20,10 +20,10 @@ import json
 import re
 import typing
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
-from atlas_data.formats import get_preset
+from atlas_data.trajectory.formats import get_preset
 
 Role = Literal["rows", "where"]
 
@@ -57,9 +57,32 @@ def check_keys(given: Mapping[str, Any], known: list[str] | tuple[str, ...], wha
         raise ValueError(f"unknown {what}(s) {unknown}; known: {', '.join(known)}")
 
 
-def option(default: Any, help: str, role: Role = "rows", *, flag: str | None = None) -> Any:
-    """A :class:`RunConfig` field with its help text, role and (optional) CLI flag name."""
-    meta = {"help": help, "role": role, "flag": flag}
+@dataclass(frozen=True)
+class Budget:
+    """The trainee's view, the one number the method rests on: an image is seen with its
+    longest side at ``side`` px, and glyphs under ``reading_px`` (at that size) are not
+    read. Judges, the zoom factors of every source, the teacher's and model judges' images
+    and the exports' default image fit all follow it."""
+
+    side: int = DEFAULT_BUDGET_SIDE
+    reading_px: float = DEFAULT_READING_PX
+
+    def scale(self, size: tuple[int, int]) -> float:
+        """How much an image of ``size`` shrinks when shown within the budget."""
+        return min(1.0, self.side / max(size))
+
+
+def option(
+    default: Any,
+    help: str,
+    role: Role = "rows",
+    *,
+    flag: str | None = None,
+    aliases: tuple[str, ...] = (),
+) -> Any:
+    """A :class:`RunConfig` field with its help text, role, (optional) CLI flag name and old
+    spellings still accepted (``aliases``)."""
+    meta = {"help": help, "role": role, "flag": flag, "aliases": aliases}
     if isinstance(default, list | dict):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -87,15 +110,14 @@ class RunConfig:
     )
     judges: list[str] | None = option(
         None,
-        "Judge: annotation, ocr, flip (repeatable; all that speak must agree). "
-        "Default: annotation and ocr (which abstains on anything but reading questions).",
+        "Judge (repeatable; all that speak must agree). `atlas-data judges` lists them and "
+        "the defaults.",
         flag="judge",
     )
     proposers: list[str] | None = option(
         None,
-        "Proposer: boxes, scan, text, salient, grounding (repeatable). Default: boxes and "
-        "scan for synthetic; boxes, scan, text and salient for local and hf (plus grounding "
-        "with --teacher openai).",
+        "Proposer: where to look (repeatable). `atlas-data judges` lists them and the "
+        "defaults of each source.",
         flag="proposer",
     )
     reading_px: float = option(
@@ -111,8 +133,12 @@ class RunConfig:
     judge_model: str | None = option(
         None, "Model the flip judge asks (default: the teacher's --model, same endpoint)."
     )
-    judge_max_side: int = option(
-        DEFAULT_BUDGET_SIDE, "Longest side at which judges view images (the trainee's budget)."
+    budget_side: int = option(
+        DEFAULT_BUDGET_SIDE,
+        "The trainee's pixel budget: the longest side at which judges, the teacher and model "
+        "judges see images, at which sources size their zooms, and to which exports fit "
+        "images. (Old spelling: --judge-max-side.)",
+        aliases=("judge_max_side",),
     )
     preset: str = option("atlas", "Output format preset: atlas or think-answer.")
     vocab_path: str | None = option(
@@ -132,7 +158,7 @@ class RunConfig:
             raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}")
         if self.n is not None and self.n < 1:
             raise ValueError(f"n must be at least 1, got {self.n}")
-        for name in ("shard_size", "judge_max_side", "max_pixels"):
+        for name in ("shard_size", "budget_side", "max_pixels"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.judges is not None and not self.judges:
@@ -147,8 +173,18 @@ class RunConfig:
     def from_params(cls, params: Mapping[str, Any]) -> RunConfig:
         """A config from a parameter mapping (a deployment's, a manifest's); unknown keys are
         an error that names the known ones, so a misspelt ``--param`` never goes unseen."""
-        check_keys(params, option_names(), "run option")
-        return cls(**dict(params))
+        given = dict(params)
+        for name, old in ((o.name, a) for o in options() for a in o.aliases):
+            if old in given:
+                value = given.pop(old)
+                if given.setdefault(name, value) != value:
+                    raise ValueError(f"{old} is the old spelling of {name}: give one of them")
+        check_keys(given, option_names(), "run option")
+        return cls(**given)
+
+    def budget(self) -> Budget:
+        """The trainee's view, as every stage reads it."""
+        return Budget(self.budget_side, self.reading_px)
 
     def rows_identity(self) -> dict[str, Any]:
         """The options that change the rows, secrets removed (the run id hashes these plus
@@ -158,8 +194,6 @@ class RunConfig:
         # The teacher's own description stands for its options (RunPlan adds it): speed
         # and cache settings change no row, so changing them resumes the same run.
         del ident["teacher_options"]
-        # the judges and proposers in force, not "default": a changed default is a new run
-        ident["judges"], ident["proposers"] = self.judge_names(), self.proposer_names()
         return ident
 
     def public(self) -> dict[str, Any]:
@@ -168,22 +202,6 @@ class RunConfig:
         doc["source_options"] = without_secrets(self.source_options)
         doc["teacher_options"] = without_secrets(self.teacher_options)
         return json.loads(json.dumps(doc, default=str))
-
-    def judge_names(self) -> list[str]:
-        """The judges in force: the ones given, or the source's default."""
-        if self.judges is not None:
-            return list(self.judges)
-        return ["annotation", "ocr"]  # OCR abstains on everything but reading questions
-
-    def proposer_names(self) -> list[str]:
-        """The proposers in force: the ones given, or the source's default."""
-        if self.proposers is not None:
-            return list(self.proposers)
-        if self.source == "synthetic":
-            return ["boxes", "scan"]
-        return ["boxes", "scan", "text", "salient"] + (
-            ["grounding"] if self.teacher == "openai" else []
-        )
 
     def kinds(self) -> tuple[str, ...]:
         return ("sft", "rl") if self.split == "both" else (self.split,)
@@ -207,6 +225,7 @@ class OptionInfo:
     annotation: Any
     help: str
     flag: str
+    aliases: tuple[str, ...] = ()
 
 
 def options() -> list[OptionInfo]:
@@ -216,7 +235,8 @@ def options() -> list[OptionInfo]:
     for f in fields(RunConfig):
         default = f.default_factory() if callable(f.default_factory) else f.default
         flag = f.metadata["flag"] or f.name.replace("_", "-")
-        out.append(OptionInfo(f.name, default, hints[f.name], f.metadata["help"], flag))
+        info = OptionInfo(f.name, default, hints[f.name], f.metadata["help"], flag)
+        out.append(replace(info, aliases=f.metadata["aliases"]))
     return out
 
 

@@ -160,7 +160,7 @@ def default_vocabulary() -> Vocabulary:
     """Every operation in ``atlas_data/ops`` under the paper token of its category.
 
     Built on first use: the operations need Pillow, and a reward worker that only reads
-    spellings (``atlas_data.rewards``) must import this module without it.
+    spellings (``atlas_data.train.rewards``) must import this module without it.
     """
     from atlas_data.ops import specs
 

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from atlas_data.config import RunConfig
 from atlas_data.explore import build_judges, build_proposers, explore
-from atlas_data.explore.ocr import BILINEAR, coverage, shared_engine
+from atlas_data.explore.text import BILINEAR, shared_engine
+from atlas_data.ops.geometry import coverage
 from atlas_data.ops.image_io import downscale_to, load_image
 from atlas_data.sources import build_source
 from atlas_data.sources.base import SourceSample
@@ -69,7 +70,7 @@ def main() -> None:
         with timed() as floor_time:
             for data in blobs:
                 image = load_image(data).image
-                engine.read(downscale_to(image, config.judge_max_side, BILINEAR))
+                engine.read(downscale_to(image, config.budget_side, BILINEAR))
 
         judges, proposers = build_judges(config), build_proposers(config)
         kept = direct = 0

@@ -16,6 +16,7 @@ Two measurements, each run in a fresh process:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -30,7 +31,7 @@ PHOTO_SIZE = (4000, 3000)
 def child(n: int, side: int, out: str) -> None:
     """One run in this process; prints a JSON line with its peak RSS."""
     from atlas_data.config import RunConfig
-    from atlas_data.driver import run
+    from atlas_data.run.driver import run
 
     config = RunConfig(split="sft", n=n, out=out, source_options={"size": [side, side]})
     manifest = run(config)
@@ -38,8 +39,8 @@ def child(n: int, side: int, out: str) -> None:
         json.dumps(
             {
                 "n": n,
-                "kept": manifest["counts"]["kept"],
-                "seconds": manifest["timing"]["wall_seconds"],
+                "kept": manifest.counts.kept,
+                "seconds": manifest.timing.wall_seconds,
                 "peak_rss_mib": round(peak_rss_mib(), 1),
             }
         )
@@ -106,6 +107,8 @@ def held(root: Path) -> None:
 
 def photos(count: int) -> tuple[float, float, dict[str, object]]:
     """(baseline peak MiB, pipeline peak MiB, the run's counts)."""
+    from atlas_data.store.run import open_run
+
     with tempfile.TemporaryDirectory(prefix="atlas-bench-photos-") as tmp:
         root = Path(tmp) / "photos"
         root.mkdir()
@@ -127,8 +130,8 @@ def photos(count: int) -> tuple[float, float, dict[str, object]]:
         if done.returncode:
             raise SystemExit(f"the run failed ({done.returncode}):\n{done.stderr[-3000:]}")
         peak = float(next(x for x in done.stdout.splitlines() if x.startswith("PEAK")).split()[1])
-        manifest = json.loads(next((Path(tmp) / "runs").rglob("manifest.json")).read_text())
-        return baseline, peak, manifest["counts"]
+        folder = next((Path(tmp) / "runs").rglob("manifest.json")).parent
+        return baseline, peak, dataclasses.asdict(open_run(folder).finished().counts)
 
 
 def main() -> None:

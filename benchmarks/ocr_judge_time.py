@@ -12,7 +12,10 @@ import argparse
 import statistics
 import time
 
-from atlas_data.explore.ocr import BILINEAR, OcrEngine, OCRJudge
+from atlas_data.config import Budget
+from atlas_data.explore.judges.ocr import OCRJudge
+from atlas_data.explore.search import complete_needs
+from atlas_data.explore.text import BILINEAR, OcrEngine
 from atlas_data.ops import Operation
 from atlas_data.ops.image_io import downscale_to
 from atlas_data.sources.synthetic import SyntheticSource
@@ -39,7 +42,8 @@ def main() -> None:
         t = time.perf_counter()
         engine.read(image)
         full.append(time.perf_counter() - t)
-        judge = OCRJudge(max_side=args.max_side, engine=engine)
+        judge = OCRJudge(Budget(args.max_side), engine=engine)
+        s = complete_needs(s, image.size, judge.budget)
         op = Operation("zoom", s.needs[0].params)
         judge.judge(s, image, op, None)  # original read + cached
         t = time.perf_counter()

@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--task", default="small_text")
     parser.add_argument("--max-side", type=int, default=1024, help="the trainee's budget")
     args = parser.parse_args()
-    from atlas_data.explore.ocr import find_answer, shared_engine
+    from atlas_data.explore.text import find_answer, shared_engine
     from atlas_data.ops.image_io import downscale_to
 
     header(f"OCR re-reads the kept zoom results of task {args.task}", "rapidocr")

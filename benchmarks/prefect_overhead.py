@@ -21,7 +21,7 @@ def measure(tasks: int, samples: int) -> dict[str, float]:
     from prefect import flow, task
 
     from atlas_data.config import RunConfig
-    from atlas_data.driver import RunPlan, process_shard
+    from atlas_data.run.driver import RunPlan, process_shard
     from flows.synth import synth
 
     @task

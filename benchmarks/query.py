@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from atlas_data.config import RunConfig
-from atlas_data.driver import run
+from atlas_data.run.driver import run
 from atlas_data.store.writer import write_rows
 from benchmarks.common import header, ratio_line, timed
 
@@ -41,7 +41,7 @@ def build_run(root: Path, rows: int) -> Path:
     seed_run = run(
         RunConfig(split="sft", n=64, out=str(root / "seed"), source_options={"size": [400, 400]})
     )
-    seed_dir = root / "seed" / seed_run["run_id"]
+    seed_dir = root / "seed" / seed_run.run_id
     base = pq.read_table(seed_dir / "sft").to_pylist()
     target = root / "big"
     shard: list[dict[str, Any]] = []

@@ -18,11 +18,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from atlas_data.judgement import ChosenStep, Judgement
 from atlas_data.ops import Operation
 from atlas_data.sources.synthetic import SyntheticSource
 from atlas_data.teacher.base import TeachRequest
 from atlas_data.teacher.openai import OpenAITeacher
+from atlas_data.trajectory.judgement import ChosenStep, Judgement
 from benchmarks.common import header, ratio_line, synthetic_image
 from flows.local_run import free_port
 
@@ -107,7 +107,8 @@ def main() -> None:
                 "base_url": url,
                 "concurrency": args.concurrency,
                 "cache_dir": None,
-            }
+            },
+            image_side=args.image_side,
         )
         reqs = requests_for(args.requests + 1, args.image_side)
         cpu0, srv0 = time.process_time(), proc_cpu(server.pid)

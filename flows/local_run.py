@@ -26,9 +26,9 @@ from typing import Any
 import httpx
 
 from atlas_data.config import DEFAULT_OUT, RunConfig
-from atlas_data.driver import RunPlan
-from atlas_data.store.writer import MANIFEST
-from atlas_data.summary import summary_rows
+from atlas_data.inspect.summary import summary_rows
+from atlas_data.run.driver import RunPlan
+from atlas_data.store.run import open_run
 from flows.serve import DEPLOYMENTS
 
 
@@ -149,25 +149,24 @@ def parse_param(pair: str) -> tuple[str, Any]:
 
 def show_output(params: dict[str, Any]) -> None:
     """Where the shards landed, a DuckDB query over them, and the run summary."""
-    import duckdb
-
     plan = RunPlan.resolve(RunConfig.from_params(params))
-    run = plan.run_dir
-    manifest = json.loads((run.root / MANIFEST).read_text())
-    print(f"\nshards landed in {run.root}")
-    for kind in (*plan.config.kinds(), "rejects"):
-        files = run.parquet_files([kind])
-        if files:
-            print(f"  {kind}/: {len(files)} shard(s), {sum(f.stat().st_size for f in files)} bytes")
-    glob = f"{run.root}/{plan.config.kinds()[0]}/*.parquet"
-    query = (
-        f"select task, count(*) as rows, count(distinct id) as ids, "
-        f"list_distinct(flatten(list(tokens))) as tokens from '{glob}' group by task order by task"
-    )
-    print(f"\nduckdb> {query}")
-    result = duckdb.sql(query)
-    if result is not None:
-        result.show(max_width=120)
+    with open_run(plan.run_dir.root) as run:
+        manifest = run.finished()
+        print(f"\nshards landed in {run.root}")
+        for kind, files in run.files.items():
+            size = sum(Path(f).stat().st_size for f in files)
+            print(f"  {kind}/: {len(files)} shard(s), {size} bytes")
+        glob = f"{run.root}/{plan.config.kinds()[0]}/*.parquet"
+        query = (
+            f"select task, count(*) as rows, count(distinct id) as ids, "
+            f"list_distinct(flatten(list(tokens))) as tokens from '{glob}' "
+            "group by task order by task"
+        )
+        print(f"\nduckdb> {query}")
+        columns, rows = run.sql(query)
+        print("  " + " | ".join(columns))
+        for row in rows:
+            print("  " + " | ".join(str(v) for v in row))
     for what, value in summary_rows(manifest):
         print(f"  {what:<40} {value}")
 

@@ -1,4 +1,4 @@
-"""The ``synth`` flow: thin Prefect orchestration over :func:`atlas_data.driver.drive`.
+"""The ``synth`` flow: thin Prefect orchestration over :func:`atlas_data.run.driver.drive`.
 
 The flow's parameters are generated from :class:`~atlas_data.config.RunConfig` (every
 option a CLI run has, with the same defaults and help) plus three of its own that say only
@@ -27,8 +27,10 @@ from prefect.context import TaskRunContext
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from atlas_data.config import RunConfig, options
-from atlas_data.driver import RunPlan, drive, run_shard
-from atlas_data.summary import summary_rows
+from atlas_data.extras import require
+from atlas_data.inspect.summary import summary_rows
+from atlas_data.run.driver import RunPlan, drive, run_shard
+from atlas_data.store.manifest import Manifest
 
 TaskRunnerName = Literal["thread", "dask"]
 # Orchestration-only parameters: where shards run, never what they contain.
@@ -87,15 +89,10 @@ def build_task_runner(
     if name == "thread":
         return ThreadPoolTaskRunner(max_workers=concurrency)
     if name == "dask":
-        try:
-            from prefect_dask import DaskTaskRunner
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise RuntimeError(
-                "task_runner='dask' needs prefect-dask: pip install 'atlas-data[dask]'"
-            ) from exc
+        runner: Any = require("prefect_dask", "dask").DaskTaskRunner
         if dask_address:
-            return DaskTaskRunner(address=dask_address)
-        return DaskTaskRunner(cluster_kwargs={"n_workers": 1, "threads_per_worker": concurrency})
+            return runner(address=dask_address)
+        return runner(cluster_kwargs={"n_workers": 1, "threads_per_worker": concurrency})
     raise ValueError(f"task_runner must be 'thread' or 'dask', got {name!r}")
 
 
@@ -104,20 +101,26 @@ def _code(text: str) -> str:
     return re.sub(r"(<[^>]+>)", r"`\1`", text)
 
 
-def summary_markdown(manifest: dict[str, Any]) -> str:
-    """The run summary (:func:`atlas_data.summary.summary_rows`) as the flow's artifact."""
+def summary_markdown(manifest: Manifest) -> str:
+    """The run summary (:func:`atlas_data.inspect.summary.summary_rows`) as the flow's artifact."""
     table = "\n".join(f"| {_code(k.strip())} | {v} |" for k, v in summary_rows(manifest))
-    out = Path(manifest["config"]["out"]) / manifest["run_id"]
+    out = manifest.folder
     query = f"select task, count(*) from '{out}/*/*.parquet' group by task"
     return (
-        f"# synth run `{manifest['run_id']}`\n\n| what | value |\n|---|---|\n{table}\n\n"
+        f"# synth run `{manifest.run_id}`\n\n| what | value |\n|---|---|\n{table}\n\n"
         f'Query the shards: `duckdb -c "{query}"`\n'
     )
 
 
 def _synth(**params: Any) -> dict[str, Any]:
-    """Synthesize one split (sft, rl or both) shard by shard; returns the run manifest."""
+    """Synthesize one split (sft, rl or both) shard by shard; returns the run manifest (its
+    JSON form, as ``manifest.json`` holds it)."""
     logger = get_run_logger()
+    for o in options():  # an old spelling given (not None) stands for the option
+        for old in o.aliases:
+            value = params.pop(old, None)
+            if value is not None:
+                params[o.name] = value
     concurrency = int(params.pop("concurrency"))
     runner_name, address = params.pop("task_runner"), params.pop("dask_address")
     if concurrency < 1:
@@ -155,19 +158,24 @@ def _synth(**params: Any) -> dict[str, Any]:
     create_markdown_artifact(
         summary_markdown(manifest),
         key=f"synth-{plan.config.split}-summary",
-        description=f"atlas-data synth run {manifest['run_id']} ({time.perf_counter() - t0:.1f} s)",
+        description=f"atlas-data synth run {manifest.run_id} ({time.perf_counter() - t0:.1f} s)",
     )
-    c = manifest["counts"]
+    c = manifest.counts
     logger.info(
         "kept %d of %d samples (%s rejected by reason); output %s",
-        c["kept"], c["samples"], c["rejected_by_reason"] or "none", plan.run_dir.root,
+        c.kept, c.samples, c.rejected_by_reason or "none", plan.run_dir.root,
     )  # fmt: skip
-    return manifest
+    return manifest.to_json()
 
 
 def _signature() -> tuple[inspect.Signature, dict[str, Any], str]:
     """The flow's parameters: every RunConfig option, then the orchestration ones."""
     declared = [(o.name, o.annotation, o.default, o.help) for o in options()]
+    declared += [
+        (old, o.annotation | None, None, f"Old spelling of {o.name}.")
+        for o in options()
+        for old in o.aliases
+    ]
     declared += [(name, *spec) for name, spec in ORCHESTRATION.items()]
     kw = inspect.Parameter.KEYWORD_ONLY
     params = [inspect.Parameter(n, kw, default=d, annotation=t) for n, t, d, _ in declared]

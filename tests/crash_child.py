@@ -16,6 +16,7 @@ The hooks wrap library functions from the outside; the library has no crash swit
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -23,8 +24,9 @@ import sys
 from typing import Any
 
 from atlas_data.config import RunConfig
-from atlas_data.driver import run
+from atlas_data.run.driver import run
 from atlas_data.store import writer
+from atlas_data.store.run import RunDir
 from atlas_data.teacher.template import TemplateTeacher
 
 
@@ -77,10 +79,10 @@ def install(point: str, k: int) -> None:
         writer.os.replace = replace  # type: ignore[attr-defined]
     elif point == "manifest":
 
-        def write_manifest(self: writer.RunDir, manifest: dict[str, Any]) -> Any:
+        def write_manifest(self: RunDir, manifest: Any) -> Any:
             die()
 
-        writer.RunDir.write_manifest = write_manifest  # type: ignore[method-assign]
+        RunDir.write_manifest = write_manifest  # type: ignore[method-assign]
     elif point != "none":
         raise SystemExit(f"unknown crash point {point!r}")
 
@@ -89,7 +91,7 @@ def main() -> None:
     point, k, config = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
     install(point, k)
     manifest = run(RunConfig(**config))
-    print(json.dumps(manifest["counts"]))
+    print(json.dumps(dataclasses.asdict(manifest.counts)))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import hashlib
 from typing import Any
 
 from atlas_data.config import RunConfig
-from atlas_data.driver import RunPlan, finalize, process_shard
+from atlas_data.run.driver import RunPlan, finalize, process_shard
 from atlas_data.teacher.base import TeachRequest, TeachResult
 from atlas_data.teacher.template import TemplateTeacher
 

@@ -180,7 +180,7 @@ _OCR: Any = None
 
 def _read(img: Image.Image) -> list[Any]:
     global _OCR
-    from atlas_data.explore.ocr import OcrEngine
+    from atlas_data.explore.text import OcrEngine
 
     with _OCR_LOCK:
         if _OCR is None:

@@ -11,7 +11,7 @@ import typer
 
 from atlas_data.cli import app
 from atlas_data.config import SHORTCUTS, RunConfig, option_names, options
-from atlas_data.driver import RunPlan
+from atlas_data.run.driver import RunPlan
 
 
 def cli_run_options() -> dict[str, Any]:
@@ -24,7 +24,7 @@ def test_every_config_option_is_a_cli_option_with_its_default_and_help():
     for o in options():
         assert o.name in cli, f"RunConfig.{o.name} has no --{o.flag} on `atlas-data run`"
         opt = cli[o.name]
-        assert opt.opts == [f"--{o.flag}"]
+        assert opt.opts == [f"--{o.flag}", *(f"--{a.replace('_', '-')}" for a in o.aliases)]
         assert opt.help == o.help
         if not isinstance(o.default, list | dict):
             assert opt.default == o.default, o.name
@@ -36,10 +36,22 @@ def test_the_flow_has_exactly_the_config_options_plus_where_shards_run():
     from flows.synth import ORCHESTRATION, synth
 
     props = synth.parameters.properties
-    assert list(props) == [*option_names(), *ORCHESTRATION]
+    aliases = [a for o in options() for a in o.aliases]
+    assert list(props) == [*option_names(), *aliases, *ORCHESTRATION]
     for o in options():
         assert props[o.name].get("default") == o.default, o.name
         assert props[o.name]["description"] == o.help
+
+
+def test_the_budget_is_one_option_and_its_old_spelling_still_works():
+    assert RunConfig.from_params({"judge_max_side": 768}).budget_side == 768
+    assert RunConfig.from_params({"judge_max_side": 768, "budget_side": 768}).budget_side == 768
+    with pytest.raises(ValueError, match="old spelling of budget_side"):
+        RunConfig.from_params({"judge_max_side": 768, "budget_side": 512})
+    cli = cli_run_options()["budget_side"]
+    assert "--judge-max-side" in cli.opts
+    config = RunConfig(budget_side=768)
+    assert config.budget().side == 768 and config.budget().reading_px == config.reading_px
 
 
 def test_unknown_keys_are_errors_that_name_the_known_ones():
@@ -59,7 +71,7 @@ def test_only_row_changing_options_move_the_run_id(tmp_path):
     ]
     moved = [
         dataclasses.replace(base, n=5),
-        dataclasses.replace(base, judge_max_side=768),
+        dataclasses.replace(base, budget_side=768),
         dataclasses.replace(base, max_pixels=10**6),
         dataclasses.replace(base, preset="think-answer"),
     ]

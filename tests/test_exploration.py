@@ -21,16 +21,18 @@ import pytest
 from PIL import Image
 
 from atlas_data.config import RunConfig
-from atlas_data.driver import run
 from atlas_data.explore import explore
-from atlas_data.explore.annotation import AnnotationJudge
-from atlas_data.explore.proposers import Salient, Scan, parse_box
-from atlas_data.formats import get_preset, normalize_answer
-from atlas_data.judgement import Frame
+from atlas_data.explore.judges.annotation import AnnotationJudge
+from atlas_data.explore.proposers.grounding import parse_box
+from atlas_data.explore.proposers.salient import Salient
+from atlas_data.explore.proposers.scan import Scan
 from atlas_data.ops import Operation, specs
+from atlas_data.ops.frame import Frame
 from atlas_data.ops.spec import MatchContext, Need
+from atlas_data.run.driver import run
 from atlas_data.sources.base import SourceSample, content_id
 from atlas_data.tokens import DEFAULT_VOCABULARY
+from atlas_data.trajectory.formats import get_preset, normalize_answer
 from tests.grounded_corpus import SIZE, Truth, write
 from tests.openai_server import ServerThread
 
@@ -131,11 +133,11 @@ def test_given_boxes_that_really_help_are_kept(corpus_run):
 
 def test_the_filter_says_no_and_reports_it(corpus_run):
     m = corpus_run["manifest"]
-    assert 0 < m["counts"]["kept"] < m["counts"]["samples"]
-    q = m["quality"]
-    assert q["judges"]["ocr"]["reject"] > 0 and q["judges"]["ocr"]["accept"] > 0
-    assert q["judges"]["annotation"]["abstain"] > 0  # no box: the annotation judge has no say
-    assert q["proposers"]["text"]["chosen"] >= 10  # the detector found the stickers
+    assert 0 < m.counts.kept < m.counts.samples
+    q = m.quality
+    assert q.judges["ocr"]["reject"] > 0 and q.judges["ocr"]["accept"] > 0
+    assert q.judges["annotation"]["abstain"] > 0  # no box: the annotation judge has no say
+    assert q.proposers["text"]["chosen"] >= 10  # the detector found the stickers
     for row in corpus_run["rej"].values():  # the trail: what was tried and what judges said
         if row["reason"] == "no_helpful_operation" and "no judge spoke" not in row["detail"]:
             assert row["operations"], row["detail"]
@@ -144,7 +146,7 @@ def test_the_filter_says_no_and_reports_it(corpus_run):
 
 def test_direct_trajectories_come_at_the_requested_share_and_pass_the_verifiers(corpus_run):
     folder = corpus_run["folder"]
-    share = corpus_run["manifest"]["config"]["direct_share"]
+    share = corpus_run["manifest"].config.direct_share
     direct = [r for r in corpus_run["sft"].values() if r["direct"]]
     assert direct and len(direct) <= share * len(corpus_run["sft"])
     rl_direct = [r for r in rows(folder, "rl") if r["direct"]]
@@ -156,7 +158,7 @@ def test_direct_trajectories_come_at_the_requested_share_and_pass_the_verifiers(
         assert normalize_answer(parsed.answer) == normalize_answer(truth.answer)
         assert not any(t in r["text"] for t in DEFAULT_VOCABULARY.tokens)
         assert not r["observations"]
-    assert corpus_run["manifest"]["quality"]["direct"] == len(direct)
+    assert corpus_run["manifest"].quality.direct == len(direct)
 
 
 def test_no_direct_share_keeps_no_direct_answer(corpus, tmp_path):
@@ -164,8 +166,8 @@ def test_no_direct_share_keeps_no_direct_answer(corpus, tmp_path):
     signs = [t for t in truths if t.question == "What does the big sign say?"][:3]
     sub = subset(root, signs, tmp_path / "signs")
     _, manifest = local_run(sub, tmp_path / "runs", direct_share=0.0)
-    assert manifest["counts"]["kept"] == 0
-    assert manifest["counts"]["rejected_by_reason"] == {"no_helpful_operation": len(signs)}
+    assert manifest.counts.kept == 0
+    assert manifest.counts.rejected_by_reason == {"no_helpful_operation": len(signs)}
 
 
 # ----------------------------------------------------------------- judges that must refuse
@@ -207,7 +209,7 @@ def test_scan_and_salient_alone_find_nothing_helpful_when_nothing_is_small():
     need = Need("zoom", {"box": [700, 500, 1400, 1100], "factor": 1})
     sample = SourceSample("s", img, "What colour is the block?", "red", "vqa", "test", needs=[need])
     found = explore(sample, img, [AnnotationJudge()], DEFAULT_VOCABULARY, 0, [Scan(), Salient()])
-    assert not found.steps and found.reason == "no_helpful_operation"
+    assert not found.steps and found.rejection.reason == "no_helpful_operation"
     assert found.counts["proposer:scan:proposed"] > 50
     assert found.counts["judge:annotation:accept"] == 0
     assert found.direct is not None  # and the annotation knows it needs none
@@ -258,7 +260,7 @@ def test_three_chain_kinds_run_end_to_end_with_an_image_per_step(tmp_path):
             assert stored.shape == np.asarray(canvas).shape
             assert np.abs(stored.astype(int) - np.asarray(canvas)).mean() < 1.0
     assert {("zoom", "point_mark"), ("box", "arrow"), ("aux_line", "text_label")} <= chains
-    assert manifest["quality"]["multi_operation_share"] > 0.3
+    assert manifest.quality.multi_operation_share > 0.3
 
 
 def test_a_later_step_is_proposed_and_judged_in_the_zoomed_frame():
@@ -307,7 +309,7 @@ def test_the_grounding_proposer_asks_the_endpoint_and_its_box_becomes_the_zoom(c
         op = r["operations"][0]
         assert op["proposer"] == "grounding"
         assert inside(json.loads(op["params"])["box"], by_answer[r["answer"]].box)
-    assert manifest["quality"]["proposers"]["grounding"]["chosen"] == len(kept)
+    assert manifest.quality.proposers["grounding"]["chosen"] == len(kept)
 
 
 @pytest.mark.parametrize(

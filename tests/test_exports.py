@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 from atlas_data.cli import app
 from atlas_data.config import RunConfig
-from atlas_data.driver import run, run_folder
-from atlas_data.rewards import compute_score, parse_label, reward_func
-from atlas_data.store.budget import image_tokens, smart_resize
+from atlas_data.run.driver import run, run_folder
 from atlas_data.store.export import ExportError, export_run
+from atlas_data.store.limits import image_tokens, smart_resize
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
+from atlas_data.train.rewards import compute_score, parse_label, reward_func
 
 N = 7
 
@@ -39,7 +39,7 @@ def hf_run(tmp_path_factory) -> tuple[Path, dict]:
         shard_size=3,  # several shards: the exporters stream them in order
     )
     manifest = run(config)
-    assert manifest["counts"]["kept"] == N
+    assert manifest.counts.kept == N
     return run_folder(config), manifest
 
 
@@ -52,9 +52,9 @@ def _assistant_spans_ok(text: str, spans: list[dict], tokens: set[str]) -> None:
 def test_trl_export_loads_with_datasets(hf_run, tmp_path):
     root, manifest = hf_run
     summary = export_run(root, "trl", tmp_path / "trl")
-    assert summary["rows"] == manifest["counts"]["kept"] and summary["split"] == "sft"
+    assert summary["rows"] == manifest.counts.kept and summary["split"] == "sft"
     ds = load_dataset("parquet", data_files=str(tmp_path / "trl" / "train.parquet"), split="train")
-    assert len(ds) == manifest["counts"]["kept"]
+    assert len(ds) == manifest.counts.kept
     row = ds[0]
     (user,), (assistant,) = row["prompt"], row["completion"]
     assert user["role"] == "user" and assistant["role"] == "assistant"
@@ -116,7 +116,7 @@ def test_llamafactory_export_registers_files_that_exist(hf_run, tmp_path):
     assert entry["columns"] == {"messages": "messages", "images": "images"}
     data = out / entry["file_name"]
     ds = load_dataset("json", data_files=str(data), split="train")
-    assert len(ds) == manifest["counts"]["kept"] == summary["rows"]
+    assert len(ds) == manifest.counts.kept == summary["rows"]
     for row in ds:
         user, assistant = row["messages"]
         assert user["content"].count("<image>") == len(row["images"]) == 1
@@ -139,7 +139,7 @@ def test_verl_export_has_the_fields_verl_reads_and_rewards_them(hf_run, tmp_path
     root, manifest = hf_run
     export_run(root, "verl", tmp_path / "verl")
     ds = load_dataset("parquet", data_files=str(tmp_path / "verl" / "train.parquet"), split="train")
-    assert len(ds) == manifest["counts"]["kept"]
+    assert len(ds) == manifest.counts.kept
     assert set(ds.column_names) >= {
         "data_source",
         "prompt",
@@ -155,8 +155,8 @@ def test_verl_export_has_the_fields_verl_reads_and_rewards_them(hf_run, tmp_path
         assert isinstance(row["images"][0], Image.Image)
         assert row["reward_model"]["style"] == "rule"
         extra = row["extra_info"]
-        assert extra["index"] == i and extra["preset"] == manifest["preset"]
-        assert Vocabulary.from_json(json.loads(extra["vocab"])).hash == manifest["vocab_hash"]
+        assert extra["index"] == i and extra["preset"] == manifest.preset
+        assert Vocabulary.from_json(json.loads(extra["vocab"])).hash == manifest.vocab_hash
         assert extra["reference_token_count"] == len(extra["reference_token_spans"]) >= 1
         _assistant_spans_ok(
             extra["reference"], extra["reference_token_spans"], set(DEFAULT_VOCABULARY.tokens)
@@ -187,7 +187,7 @@ def test_custom_vocabulary_run_exports_only_its_spellings(tmp_path):
         vocab_path=str(vocab_file),
         out=str(tmp_path / "runs"),
     )
-    assert run(config)["counts"]["kept"] == 3
+    assert run(config).counts.kept == 3
     blobs = []
     for fmt in ("trl", "llamafactory", "verl", "openrlhf"):
         out = tmp_path / fmt
@@ -284,7 +284,7 @@ def test_settings_hold_limits_measured_on_the_export(hf_run, tmp_path):
     assert biggest_prompt < limits["prompt_tokens_max"] <= biggest_prompt + 64 + 64
     verl = settings["verl"]
     assert verl["data.max_prompt_length"] == limits["prompt_tokens_max"]
-    assert verl["reward.custom_reward_function.path"] == "pkg://atlas_data.rewards"
+    assert verl["reward.custom_reward_function.path"] == "pkg://atlas_data.train.rewards"
     assert f"data.max_prompt_length={limits['prompt_tokens_max']}" in verl["overrides"]
     # a second export into the same folder with another budget rewrites the images
     lf = tmp_path / "lf"
@@ -303,7 +303,7 @@ def test_openrlhf_export_labels_feed_its_reward_func(hf_run, tmp_path):
     out = tmp_path / "openrlhf"
     summary = export_run(root, "openrlhf", out)
     ds = load_dataset("json", data_files=str(out / "train.jsonl"), split="train")
-    assert len(ds) == summary["rows"] == manifest["counts"]["kept"]
+    assert len(ds) == summary["rows"] == manifest.counts.kept
     settings = json.loads((out / "settings.json").read_text())["openrlhf"]
     assert settings["--label_key"] == "label" and settings["--input_key"] == "prompt"
     queries, prompts, labels, expected = [], [], [], []

@@ -11,7 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from atlas_data.explore.ocr import BILINEAR, find_answer, shared_engine
+from atlas_data.config import Budget
+from atlas_data.explore.search import complete_needs
+from atlas_data.explore.text import BILINEAR, find_answer, shared_engine
 from atlas_data.ops import Operation
 from atlas_data.ops.image_io import downscale_to
 from atlas_data.sources.base import SourceSample
@@ -31,7 +33,9 @@ def px(s: SourceSample) -> np.ndarray:
 
 
 def need(s: SourceSample, op: str) -> dict:
-    (found,) = [n for n in s.needs if n.op == op]
+    """The sample's need of ``op``, completed at the default budget as explore does."""
+    needs = complete_needs(s, s.image.size, Budget()).needs  # type: ignore[union-attr]
+    (found,) = [n for n in needs if n.op == op]
     return {"params": found.params, "reveals": found.reveals, "detail": found.detail_px}
 
 
@@ -200,17 +204,17 @@ def test_a_default_run_spans_the_families_chains_direct_answers_and_every_token(
     """The embedded default as `make run` makes it (smaller): many families, chains, direct
     answers the judges found easy, every paper token, and a keep rate below 100 %."""
     from atlas_data.config import RunConfig
-    from atlas_data.driver import run
+    from atlas_data.run.driver import run
     from atlas_data.tokens import PAPER_TOKENS
 
     manifest = run(RunConfig(n=192, seed=0, out=str(tmp_path)))
-    counts, quality = manifest["counts"], manifest["quality"]
-    assert len(counts["tasks"]) >= 16
-    assert quality["multi_operation_share"] >= 0.3
-    assert quality["direct_share"] >= 0.1
-    total = sum(counts["tokens"].values())
-    assert all(counts["tokens"].get(t, 0) >= 0.08 * total for t in PAPER_TOKENS.values())
-    assert 0.5 < counts["kept_fraction"] < 1.0
+    counts, quality = manifest.counts, manifest.quality
+    assert len(counts.tasks) >= 16
+    assert quality.multi_operation_share >= 0.3
+    assert quality.direct_share >= 0.1
+    total = sum(counts.tokens.values())
+    assert all(counts.tokens.get(t, 0) >= 0.08 * total for t in PAPER_TOKENS.values())
+    assert 0.5 < counts.kept_fraction < 1.0
 
 
 def test_every_family_has_its_example_in_the_data_readme():

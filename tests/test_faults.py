@@ -25,7 +25,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from atlas_data.config import RunConfig
-from atlas_data.driver import run
+from atlas_data.run.driver import run
+from atlas_data.store.run import open_run
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = {
@@ -54,9 +55,9 @@ def rows(run_dir: Path) -> dict[str, Counter[tuple[str, str]]]:
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Counter[tuple[str, str]]]:
     out = tmp_path_factory.mktemp("reference")
     manifest = run(RunConfig(**{**BASE, "out": str(out)}))  # type: ignore[arg-type]
-    assert manifest["complete"] and manifest["counts"]["kept"] > 0
+    assert manifest.complete and manifest.counts.kept > 0
     expected = rows(out / "crash")
-    assert sum(expected["sft"].values()) == manifest["counts"]["kept"]
+    assert sum(expected["sft"].values()) == manifest.counts.kept
     return expected
 
 
@@ -87,8 +88,8 @@ def finish_and_compare(
     assert proc.returncode == 0, stderr
     run_dir = out / "crash"
     assert rows(run_dir) == reference
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["complete"] and manifest["counts"]["kept"] == sum(reference["sft"].values())
+    manifest = open_run(run_dir).finished()
+    assert manifest.complete and manifest.counts.kept == sum(reference["sft"].values())
     assert not list(run_dir.rglob(".*.tmp-*")), "temporaries survived the resumed run"
 
 
@@ -125,7 +126,7 @@ def test_repeated_kills_at_random_moments(tmp_path: Path) -> None:
     config = {**BASE, "n": 48}
     manifest = run(RunConfig(**{**config, "out": str(tmp_path / "reference")}))  # type: ignore[arg-type]
     expected = rows(tmp_path / "reference" / "crash")
-    assert manifest["counts"]["kept"] == sum(expected["sft"].values())
+    assert manifest.counts.kept == sum(expected["sft"].values())
     rng = random.Random(20261123)
     out = tmp_path / "crashing"
     records = out / "crash" / "_shards"

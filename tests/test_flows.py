@@ -24,8 +24,10 @@ import httpx
 import pytest
 
 from atlas_data.config import RunConfig
-from atlas_data.driver import RunPlan, predecessor_keys, run_folder, shards_to_redo
-from atlas_data.driver import run as library_run
+from atlas_data.run.driver import RunPlan, predecessor_keys, run_folder, shards_to_redo
+from atlas_data.run.driver import run as library_run
+from atlas_data.store.manifest import Manifest
+from atlas_data.store.run import open_run
 from flows.local_run import background, free_port, prefect_env, prefect_server, wait_until
 
 N, SHARD, SEED = 20, 5, 11
@@ -113,39 +115,39 @@ def summary_artifact(flow_run_id: Any) -> dict[str, Any]:
     return dict(artifact)
 
 
-def run_flow(**kwargs: Any) -> tuple[Any, dict[str, Any]]:
+def run_flow(**kwargs: Any) -> tuple[Any, Manifest]:
     from flows.synth import synth
 
     state = synth(**{**PARAMS, **kwargs}, return_state=True)
     assert state.is_completed(), state
-    return state, state.result()
+    return state, Manifest.from_json(state.result())
 
 
 def test_flow_states_artifact_parquet_then_cached_rerun(server, library, tmp_path):
     _, lib_manifest, lib_rows = library
     state, manifest = run_flow(out=str(tmp_path))
-    root = tmp_path / manifest["run_id"]
+    root = tmp_path / manifest.run_id
     shards = [f"shard-{i}" for i in range(N // SHARD)]
     assert task_states(state.state_details.flow_run_id) == [(s, "Completed") for s in shards]
-    assert manifest["complete"] and manifest["counts"] == lib_manifest["counts"]
-    assert manifest["run_id"] == lib_manifest["run_id"]
+    assert manifest.complete and manifest.counts == lib_manifest.counts
+    assert manifest.run_id == lib_manifest.run_id
     assert rows(root) == lib_rows  # same rows as the library path, no duplicates
     ((count, ids),) = duckdb.sql(
         f"select count(*), count(distinct id) from '{root}/sft/*.parquet'"
     ).fetchall()
-    assert count == ids == manifest["counts"]["kept"]
+    assert count == ids == manifest.counts.kept
 
     artifact = summary_artifact(state.state_details.flow_run_id)
     assert artifact["type"] == "markdown" and artifact["key"] == "synth-sft-summary"
     text = artifact["data"]
-    assert manifest["run_id"] in text and str(root) in text
-    assert f"| kept | {manifest['counts']['kept']} (" in text
+    assert manifest.run_id in text and str(root) in text
+    assert f"| kept | {manifest.counts.kept} (" in text
     assert "samples/s" in text and "token `" in text
 
     before = files(root)
     state2, again = run_flow(out=str(tmp_path))
     assert task_states(state2.state_details.flow_run_id) == [(s, "Cached") for s in shards]
-    assert again["counts"] == manifest["counts"]
+    assert again.counts == manifest.counts
     after = files(root)
     assert {k: v for k, v in after.items() if k != "manifest.json"} == {
         k: v for k, v in before.items() if k != "manifest.json"
@@ -157,7 +159,7 @@ def test_flow_states_artifact_parquet_then_cached_rerun(server, library, tmp_pat
     with temporary_settings(updates={PREFECT_LOCAL_STORAGE_PATH: str(tmp_path / "empty")}):
         state3, third = run_flow(out=str(tmp_path))
     assert task_states(state3.state_details.flow_run_id) == [(s, "Completed") for s in shards]
-    assert third["counts"] == manifest["counts"]
+    assert third.counts == manifest.counts
     assert {k: v for k, v in files(root).items() if k.endswith(".parquet")} == {
         k: v for k, v in before.items() if k.endswith(".parquet")
     }
@@ -177,7 +179,7 @@ def test_rl_split_on_a_local_dask_cluster(server, tmp_path):
             task_runner="dask",
             dask_address=cluster.scheduler_address,
         )
-    assert manifest["complete"]
+    assert manifest.complete
     assert task_states(state.state_details.flow_run_id) == [
         ("shard-0", "Completed"),
         ("shard-1", "Completed"),
@@ -185,7 +187,7 @@ def test_rl_split_on_a_local_dask_cluster(server, tmp_path):
     reference = RunConfig(split="rl", n=8, shard_size=4, seed=SEED, out=str(tmp_path / "lib"))
     library_run(reference)
     query = "select id, reference from '{}/rl/*.parquet' order by id"
-    got = duckdb.sql(query.format(tmp_path / "flow" / manifest["run_id"])).fetchall()
+    got = duckdb.sql(query.format(tmp_path / "flow" / manifest.run_id)).fetchall()
     assert got == duckdb.sql(query.format(run_folder(reference))).fetchall() and got
 
 
@@ -205,7 +207,7 @@ def test_cross_shard_duplicate_is_repaired_to_the_library_rows(server, library, 
     # The first pass skips shard 2 (done on disk), the repair redoes it.
     assert [n for n, _ in task_states(state.state_details.flow_run_id)].count("shard-2") == 2
     assert shards_to_redo(rd.records()) == []
-    assert rows(rd.root) == lib_rows and again["counts"] == lib_manifest["counts"]
+    assert rows(rd.root) == lib_rows and again.counts == lib_manifest.counts
     changed = {k for k, v in files(rd.root).items() if before.get(k) != v}
     redone = {"sft/part-00002.parquet", "rejects/part-00002.parquet", "_shards/part-00002.json"}
     assert changed <= {"manifest.json", *redone}
@@ -248,9 +250,9 @@ def test_kill_9_mid_run_then_rerun_loses_and_duplicates_nothing(server, library,
     kept_before = {p: p.stat().st_mtime_ns for p in root.glob("_shards/part-*.json")}
 
     _, manifest = run_flow(out=str(out))
-    assert manifest["complete"] and manifest["counts"] == lib_manifest["counts"]
+    assert manifest.complete and manifest.counts == lib_manifest.counts
     got = rows(root)
-    assert len({r[0] for r in got}) == len(got) == lib_manifest["counts"]["kept"]
+    assert len({r[0] for r in got}) == len(got) == lib_manifest.counts.kept
     assert got == lib_rows
     for path, mtime in kept_before.items():  # finished shards were not redone
         assert path.stat().st_mtime_ns == mtime
@@ -273,9 +275,9 @@ def test_local_run_end_to_end_through_served_deployments(tmp_path):
     config = RunConfig(split="rl", n=10, seed=3, out=str(out))
     root = run_folder(config)
     assert str(root) in res.stdout and "duckdb>" in res.stdout
-    manifest = json.loads((root / "manifest.json").read_text())
+    manifest = open_run(root).finished()
     ((count,),) = duckdb.sql(f"select count(distinct id) from '{root}/rl/*.parquet'").fetchall()
-    assert manifest["complete"] and count == manifest["counts"]["kept"] > 0
+    assert manifest.complete and count == manifest.counts.kept > 0
 
 
 def test_killing_the_served_process_then_rerunning_the_deployment(server, library, tmp_path):
@@ -309,8 +311,8 @@ def test_killing_the_served_process_then_rerunning_the_deployment(server, librar
         wait_until(deployed, served, log, "flows.serve", 120)
         res = subprocess.run([*run_cmd, "--watch"], cwd=REPO, env=env, capture_output=True)
         assert res.returncode == 0, res.stdout.decode() + log.read_text()
-    manifest = json.loads((root / "manifest.json").read_text())
-    assert manifest["complete"] and manifest["counts"] == lib_manifest["counts"]
+    manifest = open_run(root).finished()
+    assert manifest.complete and manifest.counts == lib_manifest.counts
     assert rows(root) == lib_rows  # no lost, no duplicated rows
 
 
@@ -370,13 +372,13 @@ def test_deployment_takes_every_option_a_cli_run_has(server, tmp_path):
     assert "shard_size" in bad.stdout + bad.stderr + log.read_text()  # the known ones named
 
     (manifest_path,) = out.glob("*/manifest.json")
-    manifest = json.loads(manifest_path.read_text())
-    c = manifest["counts"]
-    assert manifest["complete"] and manifest["source"]["records"] == 7
-    assert c["samples"] == c["kept"] + c["rejected"] == 7  # no n: every record was read
-    assert c["rejected_by_reason"] == {"too_many_pixels": 2}
-    assert manifest["config"]["max_pixels"] == 2_000_000
-    assert set(c["tokens"]) == {"[ZOOM]"}
-    assert manifest["vocabulary"]["operations"] == vocab["operations"]
+    manifest = open_run(manifest_path.parent).finished()
+    c = manifest.counts
+    assert manifest.complete and manifest.source.records == 7
+    assert c.samples == c.kept + c.rejected == 7  # no n: every record was read
+    assert c.rejected_by_reason == {"too_many_pixels": 2}
+    assert manifest.config.max_pixels == 2_000_000
+    assert set(c.tokens) == {"[ZOOM]"}
+    assert manifest.vocabulary["operations"] == vocab["operations"]
     texts = duckdb.sql(f"select text from '{manifest_path.parent}/sft/*.parquet'").fetchall()
     assert len(texts) == 5 and all("[ZOOM]" in t and "<|" not in t for (t,) in texts)

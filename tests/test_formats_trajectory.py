@@ -2,11 +2,11 @@ import json
 
 import pytest
 
-from atlas_data.formats import FormatError, get_preset
-from atlas_data.judgement import Judgement
 from atlas_data.ops import Operation
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
-from atlas_data.trajectory import Step, Trajectory, agentic_messages, user_prompt
+from atlas_data.trajectory.formats import FormatError, get_preset
+from atlas_data.trajectory.judgement import Judgement
+from atlas_data.trajectory.model import Step, Trajectory, agentic_messages, user_prompt
 
 OK = Judgement(True, 0.9, "annotation", {"reveals": "x"})
 

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from atlas_data.config import RunConfig
-from atlas_data.driver import run, run_folder
+from atlas_data.run.driver import run, run_folder
 from tests.realdata_helpers import _png_with_size, encode, hostile_files, scene
 
 QUESTION = "Which code is printed on the small tag?"
@@ -112,9 +112,9 @@ def test_thirty_hostile_inputs_one_rejection_each_and_the_batch_lands(tmp_path: 
     manifest = run(config)
 
     folder = run_folder(config)
-    assert manifest["complete"]
-    assert manifest["counts"]["samples"] == broken + len(good)
-    assert manifest["counts"]["kept"] == len(good), manifest["counts"]["rejected_by_reason"]
+    assert manifest.complete
+    assert manifest.counts.samples == broken + len(good)
+    assert manifest.counts.kept == len(good), manifest.counts.rejected_by_reason
     rejects = duckdb.sql(f"select reason, detail from '{folder}/rejects/*.parquet'").fetchall()
     assert Counter(reason for reason, _ in rejects) == expected
     assert all(detail.strip() for _, detail in rejects), "every rejection says why"

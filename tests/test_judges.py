@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from atlas_data.config import RunConfig
-from atlas_data.driver import run_folder
+from atlas_data.config import Budget, RunConfig
 from atlas_data.explore import build_judges, combine
-from atlas_data.explore.annotation import AnnotationJudge
-from atlas_data.explore.flip import AnswerFlipJudge, is_correct
-from atlas_data.explore.ocr import OCRJudge, model_paths
+from atlas_data.explore.judges.annotation import AnnotationJudge
+from atlas_data.explore.judges.flip import AnswerFlipJudge, is_correct
+from atlas_data.explore.judges.ocr import OCRJudge
+from atlas_data.explore.search import complete_needs
+from atlas_data.explore.text import model_paths
 from atlas_data.ops import Operation
+from atlas_data.run.driver import run_folder
 from atlas_data.sources.base import SourceSample
 from atlas_data.sources.synthetic import SyntheticSource
 from tests.openai_server import ServerThread
@@ -26,7 +28,8 @@ from tests.openai_server import ServerThread
 
 @pytest.fixture(scope="module")
 def sample() -> SourceSample:
-    return SyntheticSource(n=1, seed=0, families=["small_text"]).sample(0)
+    s = SyntheticSource(n=1, seed=0, families=["small_text"]).sample(0)
+    return complete_needs(s, s.image.size, Budget())  # type: ignore[union-attr]
 
 
 def true_zoom(s: SourceSample) -> Operation:
@@ -46,7 +49,7 @@ def wrong_zoom(s: SourceSample) -> Operation:
 
 @pytest.fixture(scope="module")
 def ocr() -> OCRJudge:
-    return OCRJudge(max_side=1024)
+    return OCRJudge(Budget(1024))
 
 
 def test_ocr_judge_finds_the_text_zoom_helpful_and_a_wrong_region_not(sample, ocr):
@@ -54,7 +57,7 @@ def test_ocr_judge_finds_the_text_zoom_helpful_and_a_wrong_region_not(sample, oc
     assert helped is not None and helped.helpful, helped
     ev = helped.evidence
     # from below the reading size at the budget to above it, measured on the letters
-    assert ev["glyph_px_at_budget"] < ocr.reading_px <= ev["glyph_px_after"]
+    assert ev["glyph_px_at_budget"] < ocr.budget.reading_px <= ev["glyph_px_after"]
     assert abs(ev["glyph_px_source"] - sample.needs[0].detail_px) <= 1
     assert sample.answer in ev["text"] and sample.answer in helped.seen
     wrong = ocr.judge(sample, sample.image, wrong_zoom(sample), None)
@@ -87,7 +90,7 @@ def test_ocr_judge_abstains_where_it_cannot_find_the_answer_but_refuses_where_it
 
 
 def test_annotation_and_ocr_compose_and_record_who_agreed(sample, ocr):
-    judges = [AnnotationJudge(max_side=1024), ocr]
+    judges = [AnnotationJudge(Budget(1024)), ocr]
     for op, helpful in ((true_zoom(sample), True), (wrong_zoom(sample), False)):
         result = op.apply(sample.image)
         verdict = combine([v for j in judges if (v := j.judge(sample, sample.image, op, result))])
@@ -103,7 +106,8 @@ def test_flip_judge_flips_on_the_zoom_and_is_cached(sample, tmp_path):
     with ServerThread() as server:
         options = {"model": "stand-in-vlm", "base_url": server.base_url}
         options |= {"cache_dir": str(tmp_path), "backoff": 0.05}
-        judge = AnswerFlipJudge.from_options(options, "stand-in-judge", max_side=1024)
+        config = RunConfig(teacher="openai", teacher_options=options, judge_model="stand-in-judge")
+        judge = AnswerFlipJudge.of_run(config)
         verdict = judge.judge(sample, sample.image, true_zoom(sample), None)
         assert verdict is not None and verdict.helpful, verdict
         assert not verdict.evidence["correct_before"] and verdict.evidence["correct_after"]
@@ -116,7 +120,7 @@ def test_flip_judge_flips_on_the_zoom_and_is_cached(sample, tmp_path):
         judge.close()
 
         server.state.reset()
-        again = AnswerFlipJudge.from_options(options, "stand-in-judge", max_side=1024)
+        again = AnswerFlipJudge.of_run(config)
         assert again.judge(sample, sample.image, true_zoom(sample), None) == verdict
         assert server.state.chat_records() == []
         assert again.usage.cache_hits == 2
@@ -151,7 +155,7 @@ def test_ocr_models_ship_in_the_wheel_and_load_with_no_network(tmp_path):
     env |= {"http_proxy": dead, "https_proxy": dead, "no_proxy": ""}
     code = (
         "from PIL import Image, ImageDraw\n"
-        "from atlas_data.explore.ocr import shared_engine\n"
+        "from atlas_data.explore.text import shared_engine\n"
         "from atlas_data.ops.params import font\n"
         "img = Image.new('RGB', (360, 90), 'white')\n"
         "ImageDraw.Draw(img).text((20, 20), 'HELLO 42', fill='black', font=font(40))\n"
@@ -173,7 +177,7 @@ def test_a_run_judged_by_annotation_ocr_and_flip_keeps_rows_with_agreement(tmp_p
     """End to end, all three judges on small-text scenes (OCR only on surviving candidates)."""
     import duckdb
 
-    from atlas_data.driver import run
+    from atlas_data.run.driver import run
 
     with ServerThread() as server:
         cfg = RunConfig(
@@ -191,8 +195,8 @@ def test_a_run_judged_by_annotation_ocr_and_flip_keeps_rows_with_agreement(tmp_p
         )
         manifest = run(cfg)
         judged = [r for r in server.state.chat_records() if r["model"] == "stand-in-judge"]
-    assert manifest["counts"]["kept"] == 1
-    assert manifest["teacher_usage"]["requests"] == 1 + len(judged)
+    assert manifest.counts.kept == 1
+    assert manifest.teacher_usage.requests == 1 + len(judged)
     ((ops,),) = duckdb.sql(f"select operations from '{run_folder(cfg)}/sft/*.parquet'").fetchall()
     evidence = json.loads(ops[0]["evidence"])
     assert ops[0]["judge"] == "annotation+ocr+flip"
@@ -209,7 +213,7 @@ class PixelProbe:
         self.seen: list[tuple[Operation, tuple[int, int]]] = []
 
     def judge(self, sample, image, op, result):
-        from atlas_data.judgement import Judgement
+        from atlas_data.trajectory.judgement import Judgement
 
         assert result is not None, "a pixel judge must get the operation's result"
         self.seen.append((op, result.size))
@@ -218,13 +222,15 @@ class PixelProbe:
 
 def test_pixel_judges_only_see_the_best_candidates_the_cheap_judges_kept():
     from atlas_data.explore import PIXEL_TRIALS, explore
-    from atlas_data.explore.proposers import Scan, need_proposals
-    from atlas_data.judgement import Frame
+    from atlas_data.explore.proposers.boxes import need_proposals
+    from atlas_data.explore.proposers.scan import Scan
+    from atlas_data.ops.frame import Frame
     from atlas_data.tokens import DEFAULT_VOCABULARY
 
     annotation, probe = AnnotationJudge(), PixelProbe()
     sample = SyntheticSource(1, seed=5, families=["small_text"]).sample(0)
     image = sample.image.convert("RGB")
+    sample = complete_needs(sample, image.size, Budget())
     candidates = need_proposals(sample.needs[0], Frame(image.size), sample, 0)
     candidates += Scan().propose(sample, image)
     helpful = [op for op in candidates if annotation.judge(sample, image, op, None).helpful]
@@ -242,7 +248,7 @@ def test_pixel_judges_only_see_the_best_candidates_the_cheap_judges_kept():
 def test_a_failing_judge_endpoint_is_a_rejection_with_its_reason_not_unhelpful(tmp_path):
     import duckdb
 
-    from atlas_data.driver import run
+    from atlas_data.run.driver import run
 
     with ServerThread() as server:
         server.state.default_mode = "500"
@@ -260,7 +266,7 @@ def test_a_failing_judge_endpoint_is_a_rejection_with_its_reason_not_unhelpful(t
             out=str(tmp_path / "runs"),
         )
         manifest = run(cfg)
-    assert manifest["counts"]["kept"] == 0
+    assert manifest.counts.kept == 0
     got = duckdb.sql(
         f"select stage, reason, detail from '{run_folder(cfg)}/rejects/*.parquet'"
     ).fetchall()

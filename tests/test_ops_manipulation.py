@@ -11,14 +11,14 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from atlas_data.cli import app
-from atlas_data.explore.annotation import AnnotationJudge
-from atlas_data.judgement import Judgement
+from atlas_data.explore.judges.annotation import AnnotationJudge
 from atlas_data.ops import Operation, spec_of
 from atlas_data.ops.spec import Need
 from atlas_data.sources.base import SourceSample
 from atlas_data.tokens import DEFAULT_VOCABULARY
-from atlas_data.trajectory import Step, Trajectory
-from atlas_data.verify import Candidate, verify
+from atlas_data.trajectory.judgement import Judgement
+from atlas_data.trajectory.model import Step, Trajectory
+from atlas_data.trajectory.verify import Candidate, verify
 
 
 def marked(w: int = 120, h: int = 80) -> Image.Image:

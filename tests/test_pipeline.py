@@ -9,11 +9,12 @@ from datasets import load_dataset
 from PIL import Image
 
 from atlas_data.config import RunConfig
-from atlas_data.driver import RunPlan, run, run_folder
-from atlas_data.pipeline import ShardProcessor
+from atlas_data.rejections import Rejection
+from atlas_data.run.driver import RunPlan, run, run_folder
+from atlas_data.run.shard import ShardProcessor
 from atlas_data.sources.base import SourceRejection, SourceSample
 from atlas_data.sources.synthetic import SyntheticSource
-from atlas_data.store.writer import RunDir
+from atlas_data.store.run import RunDir
 from atlas_data.teacher.template import TemplateTeacher
 from atlas_data.tokens import DEFAULT_VOCABULARY
 
@@ -40,9 +41,9 @@ def test_every_sample_is_kept_or_rejected_with_a_reason(default_run):
     kept = ids(f"{root}/sft/*.parquet")
     rejected = ids(f"{root}/rejects/*.parquet") if list(root.glob("rejects/*.parquet")) else []
     assert sorted(kept + rejected) == expected
-    assert manifest["counts"]["kept"] == len(kept)
-    assert manifest["counts"]["kept_fraction"] > 0.5
-    assert manifest["complete"] and manifest["missing_shards"] == []
+    assert manifest.counts.kept == len(kept)
+    assert manifest.counts.kept_fraction > 0.5
+    assert manifest.complete and manifest.missing_shards == []
     if rejected:
         reasons = duckdb.sql(f"select reason from '{root}/rejects/*.parquet'").fetchall()
         assert all(r[0] for r in reasons)
@@ -52,7 +53,7 @@ def test_sft_shards_load_with_duckdb_and_datasets_and_images_decode(default_run)
     config, manifest = default_run
     files = sorted(str(p) for p in run_folder(config).glob("sft/*.parquet"))
     ((count,),) = duckdb.sql(f"select count(*) from read_parquet({files})").fetchall()
-    assert count == manifest["counts"]["kept"]
+    assert count == manifest.counts.kept
     ds = load_dataset("parquet", data_files=files, split="train")
     assert len(ds) == count
     first = ds[0]
@@ -63,7 +64,7 @@ def test_sft_shards_load_with_duckdb_and_datasets_and_images_decode(default_run)
 
 def test_all_five_paper_tokens_are_used_and_rows_keep_the_operation(default_run):
     config, manifest = default_run
-    assert set(manifest["counts"]["tokens"]) == PAPER_TOKENS
+    assert set(manifest.counts.tokens) == PAPER_TOKENS
     root = run_folder(config)
     rows = duckdb.sql(
         f"select text, tokens, operations, token_spans from '{root}/sft/*.parquet'"
@@ -85,7 +86,7 @@ def test_rl_split_carries_prompt_images_and_ground_truth(default_run):
     rows = duckdb.sql(
         f"select prompt, answer, len(images), reference from '{root}/rl/*.parquet'"
     ).fetchall()
-    assert len(rows) == manifest["counts"]["kept"]
+    assert len(rows) == manifest.counts.kept
     for prompt, answer, n_images, reference in rows:
         assert prompt[0]["content"].startswith("<image>") and answer and n_images == 1
         assert f"\\boxed{{{answer}}}" in reference
@@ -101,14 +102,14 @@ def test_rerun_resumes_skipping_finished_shards_and_redoes_a_cut_short_one(defau
     records[1].unlink()
     (rd.root / "sft" / ".part-00001.parquet.tmp-999").write_bytes(b"PAR1 half written")
     again = run(config)
-    assert again["counts"] == manifest["counts"]
+    assert again.counts == manifest.counts
     assert ids(f"{rd.root}/sft/*.parquet") == kept_before  # no loss, no duplicates
     assert records[0].stat().st_mtime_ns == before[records[0]]  # untouched
     assert records[1].exists()
     assert not list(rd.root.glob("sft/.*tmp*"))
     # throughput counts only the shard redone now, never the ones resumed from disk
-    assert again["timing"]["samples_this_run"] == config.shard_size
-    assert run(config)["timing"]["samples_per_second"] is None  # nothing left to do
+    assert again.timing.samples_this_run == config.shard_size
+    assert run(config).timing.samples_per_second is None  # nothing left to do
 
 
 def test_custom_vocabulary_spellings_are_the_only_ones_in_rows(tmp_path):
@@ -119,8 +120,8 @@ def test_custom_vocabulary_spellings_are_the_only_ones_in_rows(tmp_path):
     vocab.write_text(json.dumps(data))
     config = RunConfig(n=10, seed=1, out=str(tmp_path / "runs"), vocab_path=str(vocab))
     manifest = run(config)
-    assert manifest["counts"]["kept"] >= 5
-    assert set(manifest["counts"]["tokens"]) <= {op["token"] for op in data["operations"]}
+    assert manifest.counts.kept >= 5
+    assert set(manifest.counts.tokens) <= {op["token"] for op in data["operations"]}
     root = run_folder(config)
     for (blob,) in duckdb.sql(
         f"select to_json(struct_pack(text, messages, tokens, operations)) "
@@ -133,7 +134,7 @@ def test_custom_vocabulary_spellings_are_the_only_ones_in_rows(tmp_path):
 def test_think_answer_preset_yields_tags(tmp_path):
     config = RunConfig(n=5, seed=2, out=str(tmp_path), preset="think-answer")
     manifest = run(config)
-    assert manifest["preset"] == "think-answer" and manifest["counts"]["kept"] == 5
+    assert manifest.preset == "think-answer" and manifest.counts.kept == 5
     for (text,) in duckdb.sql(f"select text from '{run_folder(config)}/sft/*.parquet'").fetchall():
         assert text.startswith("<think>") and text.endswith("</answer>")
         assert "\\boxed" not in text
@@ -144,7 +145,7 @@ def test_bad_items_become_rejection_rows_and_the_batch_goes_on(tmp_path):
 
     good = SyntheticSource(n=2, seed=3).sample(0)
     items = [
-        SourceRejection(id="r1", reason="path_outside_root", detail="../x.png"),
+        SourceRejection("r1", Rejection("path_outside_root", "../x.png", "load")),
         SourceSample("e1", good.image, "", "x", "t", "test"),
         SourceSample("e2", good.image, "What?", "  ", "t", "test"),
         SourceSample("b1", b"not an image", "What?", "x", "t", "test"),

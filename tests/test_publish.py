@@ -13,8 +13,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from atlas_data.cli import app
-from atlas_data.publish import PublishError, build_folder, public_config, upload
-from atlas_data.query import open_run, recipe_sql
+from atlas_data.inspect.publish import PublishError, build_folder, public_config, upload
+from atlas_data.inspect.query import recipe_sql
+from atlas_data.store.run import open_run
 
 TOKEN = "hf_FAKEtokenForTests0123456789abcdef"
 REPO = "atlas-org/synth"
@@ -58,20 +59,20 @@ def test_dry_run_folder_layout_and_card(both_run, folder):
     ]
     assert meta["license"] == "apache-2.0" and meta["task_categories"] and meta["tags"]
     info = {d["config_name"]: d for d in meta["dataset_info"]}
-    assert info["sft"]["splits"][0]["num_examples"] == manifest["counts"]["kept"]
-    assert json.loads((folder / "functional_tokens.json").read_text()) == manifest["vocabulary"]
-    for op in manifest["vocabulary"]["operations"]:
+    assert info["sft"]["splits"][0]["num_examples"] == manifest.counts.kept
+    assert json.loads((folder / "functional_tokens.json").read_text()) == manifest.vocabulary
+    for op in manifest.vocabulary["operations"]:
         assert op["token"].replace("|", "\\|") in readme
-    for reason, n in manifest["counts"]["rejected_by_reason"].items():
+    for reason, n in manifest.counts.rejected_by_reason.items():
         assert f"| rejected: verify/{reason} | {n} |" in readme or f"/{reason} | {n} |" in readme
-    assert manifest["run_id"] in readme
-    assert f'"out": "{manifest["config"]["out"]}"' not in readme  # no local paths
+    assert manifest.run_id in readme
+    assert f'"out": "{manifest.config.out}"' not in readme  # no local paths
 
 
 @pytest.mark.parametrize("config", ["sft", "rl"])
 def test_folder_loads_with_datasets_images_decode(both_run, folder, config):
     ds = load_dataset(str(folder), config, split="train")
-    assert len(ds) == both_run[1]["counts"]["kept"]
+    assert len(ds) == both_run[1].counts.kept
     assert isinstance(ds[0]["images"][0], Image.Image)
     if config == "sft":
         assert isinstance(ds[0]["observations"][0], Image.Image)

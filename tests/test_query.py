@@ -13,7 +13,8 @@ from inspect_runs import make_run
 from typer.testing import CliRunner
 
 from atlas_data.cli import app
-from atlas_data.query import RECIPES, RunNotFound, open_run, recipe_sql
+from atlas_data.inspect.query import RECIPES, recipe_sql
+from atlas_data.store.run import RunNotFound, open_run
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "inspect-and-publish.md"
 
@@ -38,38 +39,38 @@ def test_views_exist_only_for_written_splits(both_run, rl_run):
         "SELECT count(*), count(*) FILTER (WHERE len(tokens) > 0 AND reasoning LIKE '%' || "
         "tokens[1] || '%') FROM kept"
     )[1]
-    assert n == rl_run[1]["counts"]["kept"] == with_token
+    assert n == rl_run[1].counts.kept == with_token
 
 
 def test_recipes_agree_with_the_manifest(both_run):
     root, manifest = both_run
     run = open_run(root)
-    counts = manifest["counts"]
+    counts = manifest.counts
     tokens: Counter[str] = Counter()
     for _task, token, n in run.sql(recipe_sql("tokens-per-task"))[1]:
         tokens[token] += n
-    assert dict(tokens) == counts["tokens"]
+    assert dict(tokens) == counts.tokens
     reasons = {reason: n for _stage, reason, n in run.sql(recipe_sql("rejection-reasons"))[1]}
-    assert reasons == counts["rejected_by_reason"] and sum(reasons.values()) > 0
+    assert reasons == counts.rejected_by_reason and sum(reasons.values()) > 0
     lengths = run.sql(recipe_sql("reasoning-length"))[1]
-    assert {r[0]: r[1] for r in lengths} == counts["tasks"]
+    assert {r[0]: r[1] for r in lengths} == counts.tasks
     assert all(r[2] > 50 and r[3] > 5 for r in lengths)
     table = pq.read_table(run.files["sft"])
     multi = sum(1 for ops in table.column("operations").to_pylist() if len(ops) > 1)
     assert len(run.sql(recipe_sql("multi-op"))[1]) == multi
     judged = run.sql(recipe_sql("judge-scores"))[1]
-    assert {r[0]: r[2] for r in judged} == counts["operations"]
+    assert {r[0]: r[2] for r in judged} == counts.operations
     quality = dict(run.sql(recipe_sql("quality"))[1])
-    q = manifest["quality"]
-    for n, c in q["operations_per_trajectory"].items():
+    q = manifest.quality
+    for n, c in q.operations_per_trajectory.items():
         assert quality[f"trajectories with {n} operation(s)"] == c
-    assert quality.get("direct answers (no operation)", 0) == q["direct"]
+    assert quality.get("direct answers (no operation)", 0) == q.direct
     kept_ops = sum(len(ops) for ops in table.column("operations").to_pylist())
     found = {k: v for k, v in quality.items() if k.startswith("kept operations found by ")}
     assert sum(found.values()) == kept_ops
-    for name, c in q["proposers"].items():  # explore chose more: some were rejected later
+    for name, c in q.proposers.items():  # explore chose more: some were rejected later
         assert quality.get(f"kept operations found by {name}", 0) <= c["chosen"]
-    assert sum(v for k, v in quality.items() if k.startswith("rejected: ")) == counts["rejected"]
+    assert sum(v for k, v in quality.items() if k.startswith("rejected: ")) == counts.rejected
 
 
 def test_every_recipe_and_every_sql_block_in_the_docs_runs(both_run, rl_run):
@@ -119,7 +120,7 @@ def test_cli_formats_errors_and_shell(both_run):
         app, ["query", root, "SELECT task, count(*) n FROM kept GROUP BY 1", "--format", "json"]
     )
     assert res.exit_code == 0, res.output
-    assert {r["task"]: r["n"] for r in json.loads(res.stdout)} == manifest["counts"]["tasks"]
+    assert {r["task"]: r["n"] for r in json.loads(res.stdout)} == manifest.counts.tasks
     res = runner.invoke(app, ["query", root, "--recipe", "rejection-reasons", "--format", "csv"])
     assert res.exit_code == 0 and res.stdout.splitlines()[0] == "stage,reason,n"
     res = runner.invoke(
@@ -127,7 +128,7 @@ def test_cli_formats_errors_and_shell(both_run):
     )
     assert re.search(r"<\d+ bytes>", res.stdout)  # image bytes summarised, not dumped
     res = runner.invoke(app, ["query", root, "--recipe", "tokens-per-task"])
-    assert res.exit_code == 0 and all(t in res.stdout for t in manifest["counts"]["tokens"])
+    assert res.exit_code == 0 and all(t in res.stdout for t in manifest.counts.tokens)
     res = runner.invoke(app, ["query", root, "SELECT * FROM nope"])
     assert res.exit_code == 2 and "views available" in res.output
     res = runner.invoke(app, ["query", root, "--recipe", "nope"])
@@ -137,7 +138,7 @@ def test_cli_formats_errors_and_shell(both_run):
     shell = "SELECT count(*) AS c\n  FROM sft;\n.tables\nSELECT nope;\n.quit\n"
     res = runner.invoke(app, ["query", root], input=shell)
     assert res.exit_code == 0, res.output
-    assert str(manifest["counts"]["kept"]) in res.stdout
+    assert str(manifest.counts.kept) in res.stdout
     assert "sft, rl, rejects, kept" in res.stdout and "error:" in res.stdout
 
 

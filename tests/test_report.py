@@ -16,8 +16,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from atlas_data.cli import app
-from atlas_data.query import open_run
-from atlas_data.report import build_report, highlight
+from atlas_data.inspect.report import build_report, highlight
+from atlas_data.store.run import open_run
 from atlas_data.tokens import DEFAULT_VOCABULARY
 
 N_EXAMPLES = 6
@@ -42,22 +42,22 @@ def card(html: str, label: str) -> str:
 def test_page_states_the_runs_numbers_and_vocabulary(both_run, page):
     _, manifest = both_run
     html = page.read_text(encoding="utf-8")
-    c = manifest["counts"]
-    assert card(html, "samples") == str(c["samples"])
-    assert card(html, "kept") == str(c["kept"])
-    assert card(html, "rejected") == str(c["rejected"]) != "0"
+    c = manifest.counts
+    assert card(html, "samples") == str(c.samples)
+    assert card(html, "kept") == str(c.kept)
+    assert card(html, "rejected") == str(c.rejected) != "0"
     vocab_table = html.split('<table id="vocab">')[1].split("</table>")[0]
-    for op in manifest["vocabulary"]["operations"]:
+    for op in manifest.vocabulary["operations"]:
         assert f'<td class="tokname">{escape(op["token"])}</td>' in vocab_table
         assert op["name"] in vocab_table
-    for reason, n in c["rejected_by_reason"].items():  # kept-vs-rejected chart bars
+    for reason, n in c.rejected_by_reason.items():  # kept-vs-rejected chart bars
         assert f"<title>rejected: {reason}: {n}</title>" in html
-    for token, n in c["tokens"].items():
+    for token, n in c.tokens.items():
         assert f"<title>{escape(token)}: {n}</title>" in html
     quality = html.split("<table id='quality'>")[1].split("</table>")[0]
-    q = manifest["quality"]
-    assert f"<td>direct answers</td><td>{q['direct']} (" in quality
-    for name, p in q["proposers"].items():
+    q = manifest.quality
+    assert f"<td>direct answers</td><td>{q.direct} (" in quality
+    for name, p in q.proposers.items():
         assert (
             f"<td>proposer {name}</td><td>{p['chosen']} chosen of {p['proposed']}</td>" in quality
         )
@@ -103,7 +103,7 @@ def test_rl_only_run_recomputes_results_from_params(tmp_path):
     tasks = open_run(root).sql("SELECT count(DISTINCT task) FROM rl")[1][0][0]
     assert tasks > 4 and len(re.findall(r'<div class="item"', html)) == tasks
     assert "recomputed from params" in html and "stored observation" not in html
-    assert card(html, "kept") == str(manifest["counts"]["kept"])
+    assert card(html, "kept") == str(manifest.counts.kept)
 
 
 def test_highlight_escapes_text_and_falls_back_to_the_vocabulary():

@@ -11,15 +11,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from atlas_data.config import RunConfig
-from atlas_data.driver import run, run_folder
-from atlas_data.rewards import RewardWeights, compute_score, score
+from atlas_data.run.driver import run, run_folder
 from atlas_data.store.export import export_run
 from atlas_data.tokens import DEFAULT_VOCABULARY
+from atlas_data.train.rewards import RewardWeights, compute_score, score
 
 
 def _rows(tmp_path_factory, preset: str) -> list[dict]:
     base = tmp_path_factory.mktemp(preset)
-    config = RunConfig(split="rl", n=10, seed=3, preset=preset, out=str(base / "runs"))
+    families = {"families": "small_text,counting,odd_one,geometry,direction"}  # all need tokens
+    config = RunConfig(
+        split="rl", n=10, seed=3, preset=preset, source_options=families, out=str(base / "runs")
+    )
     run(config)
     export_run(run_folder(config), "verl", base / "verl")
     return pq.read_table(base / "verl" / "train.parquet").drop_columns(["images"]).to_pylist()
@@ -122,7 +125,7 @@ def test_weights_live_in_one_dataclass():
 
 def test_reward_module_imports_no_heavy_dependency():
     code = (
-        "import sys, atlas_data.rewards as r; "
+        "import sys, atlas_data.train.rewards as r; "
         "heavy = [m for m in ('PIL', 'numpy', 'pyarrow', 'datasets', 'cv2', 'duckdb') "
         "if m in sys.modules]; print(heavy)"
     )
@@ -160,7 +163,7 @@ def test_reference_decoded_by_a_tokenizer_scores_what_the_reference_scores(atlas
     transformers = pytest.importorskip("transformers")
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-    from atlas_data.tokenizer import add_functional_tokens
+    from atlas_data.train.tokenizer import add_functional_tokens
 
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -197,7 +200,7 @@ def _load_by_path_as_verl_does(path: str):
 
 
 def test_reward_loads_by_file_path_without_sys_modules(atlas_rows):
-    import atlas_data.rewards as packaged
+    import atlas_data.train.rewards as packaged
 
     module = _load_by_path_as_verl_does(packaged.__file__)
     assert module.__name__ not in sys.modules
@@ -208,7 +211,7 @@ def test_reward_loads_by_file_path_without_sys_modules(atlas_rows):
 
 
 def test_trl_reward_reads_the_columns_trl_passes(atlas_rows):
-    from atlas_data.rewards import trl_reward
+    from atlas_data.train.rewards import trl_reward
 
     rows = atlas_rows[:3]
     completions = [[{"role": "assistant", "content": r["extra_info"]["reference"]}] for r in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -12,16 +13,18 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
-from realdata_helpers import HF_MAP, encode, hf_dataset, hostile_files, save_hf, scene
+from realdata_helpers import HF_MAP, SIZE, encode, hf_dataset, hostile_files, save_hf, scene
 
-from atlas_data.config import RunConfig
-from atlas_data.driver import run, run_folder
-from atlas_data.rejection import Rejection
+from atlas_data.config import Budget, RunConfig
+from atlas_data.explore.search import complete_needs
+from atlas_data.rejections import Rejection
+from atlas_data.run.driver import run, run_folder
 from atlas_data.sources import build_source
 from atlas_data.sources.base import SourceRejection, SourceSample
 from atlas_data.sources.hf import HFSource
 from atlas_data.sources.local import LocalSource
 from atlas_data.sources.records import normalize_choices, resolve_answer, to_xyxy
+from atlas_data.store.run import open_run
 
 
 def rows(pattern: Path) -> list[tuple]:
@@ -40,7 +43,7 @@ def test_every_box_format_gives_the_same_pixel_box_and_a_zoom_need(tmp_path, fmt
         _, box, code = scene(i)
         assert isinstance(item, SourceSample), item
         assert item.answer == code and item.annotations["boxes"] == [box]
-        (need,) = item.needs
+        (need,) = complete_needs(item, SIZE, Budget()).needs
         zoom = need.params["box"]
         assert need.op == "zoom" and need.params["factor"] > 1
         assert zoom[0] <= box[0] and zoom[1] <= box[1] and zoom[2] >= box[2] and zoom[3] >= box[3]
@@ -63,14 +66,14 @@ def test_hf_save_to_disk_runs_with_column_map_and_stable_ids(tmp_path):
     )
     manifest = run(config)
     # n larger than the dataset: the run takes the 6 rows, and says so.
-    assert manifest["source"] == {
+    assert dataclasses.asdict(manifest.source) == {
         "records": 6,
         "taken": 6,
         "n": 50,
         "summary": "6 records, all taken",
     }
-    assert manifest["counts"]["samples"] == 6 and manifest["counts"]["kept"] == 6
-    assert manifest["counts"]["tokens"]  # every kept row used a token
+    assert manifest.counts.samples == 6 and manifest.counts.kept == 6
+    assert manifest.counts.tokens  # every kept row used a token
     ids = [
         r[0] for r in duckdb.sql(f"select id from '{run_folder(config)}/sft/*.parquet'").fetchall()
     ]
@@ -110,7 +113,7 @@ def test_hf_parquet_files_streaming_and_multiple_choice(tmp_path):
     assert not callable(getattr(HFSource.from_options({**opts, "streaming": True}), "sample", None))
     config = RunConfig(split="rl", n=4, source="hf", source_options=opts, out=str(tmp_path / "r"))
     manifest = run(config)
-    assert manifest["counts"]["kept"] == 4
+    assert manifest.counts.kept == 4
     prompts = duckdb.sql(
         f"select prompt[1].content from '{run_folder(config)}/rl/*.parquet'"
     ).fetchall()
@@ -197,10 +200,13 @@ def test_local_jsonl_and_csv_with_path_traversal_refused(tmp_path):
         good = [i for i in items if isinstance(i, SourceSample)]
         assert [g.answer for g in good] == [scene(100 + i)[2] for i in range(3)]
         rejected = [i for i in items if isinstance(i, SourceRejection)]
-        assert [r.reason for r in rejected[: len(bad)]] == [b[1] for b in bad]
-        assert all(str(secret) not in r.detail or "outside" in r.detail for r in rejected)
+        assert [r.rejection.reason for r in rejected[: len(bad)]] == [b[1] for b in bad]
+        assert all(
+            str(secret) not in r.rejection.detail or "outside" in r.rejection.detail
+            for r in rejected
+        )
         if extra:
-            assert rejected[-1].reason == "bad_record"
+            assert rejected[-1].rejection.reason == "bad_record"
     with pytest.raises(ValueError, match="--root"):
         LocalSource.from_options({"questions": "q.jsonl"})
     with pytest.raises(ValueError, match="does not exist"):
@@ -242,8 +248,8 @@ def test_hostile_corpus_becomes_rejection_rows_and_good_rows_land(tmp_path):
         max_pixels=4_000_000,
     )
     manifest = run(config)  # completes: nothing crashes
-    assert manifest["complete"] and manifest["counts"]["samples"] == len(records)
-    assert manifest["counts"]["kept"] == 4
+    assert manifest.complete and manifest.counts.samples == len(records)
+    assert manifest.counts.kept == 4
     got = dict(
         duckdb.sql(
             f"select question, reason from '{run_folder(config)}/rejects/*.parquet'"
@@ -276,7 +282,7 @@ def test_cmyk_and_16bit_are_converted_by_default_or_refused_on_request(tmp_path)
         "SourceSample",
         "SourceRejection",
     ]
-    assert default[2].reason == "animated_image"
+    assert default[2].rejection.reason == "animated_image"
     config = RunConfig(n=3, source="local", source_options=base, out=str(tmp_path / "runs"))
     run(config)
     kept = duckdb.sql(
@@ -291,7 +297,8 @@ def test_cmyk_and_16bit_are_converted_by_default_or_refused_on_request(tmp_path)
     assert pixels["16-bit?"][0] == pixels["16-bit?"][1]  # a grey, not a crash
     strict = {**base, "cmyk": "reject", "high_bit_depth": "reject", "animated": "first_frame"}
     items = list(LocalSource.from_options(strict))
-    assert [getattr(i, "reason", "ok") for i in items] == ["cmyk_image", "high_bit_depth", "ok"]
+    reasons = [i.rejection.reason if isinstance(i, SourceRejection) else "ok" for i in items]
+    assert reasons == ["cmyk_image", "high_bit_depth", "ok"]
 
 
 def test_build_source_registry_and_cli_style_options(tmp_path):
@@ -354,7 +361,7 @@ def test_hf_hostile_bytes_and_relative_paths(tmp_path):
         max_pixels=4_000_000,
     )
     manifest = run(config)
-    assert manifest["counts"]["kept"] == 1 and manifest["counts"]["samples"] == n
+    assert manifest.counts.kept == 1 and manifest.counts.samples == n
     root = run_folder(config)
     got = dict(duckdb.sql(f"select question, reason from '{root}/rejects/*.parquet'").fetchall())
     assert got == expected
@@ -383,7 +390,7 @@ def test_hf_images_list_column_takes_the_single_image(tmp_path):
     ds.save_to_disk(str(tmp_path / "ds"))
     items = list(HFSource.from_options({"dataset": str(tmp_path / "ds")}))
     assert isinstance(items[0], SourceSample) and items[0].answer == code
-    assert [getattr(i, "reason", None) for i in items[1:]] == ["multiple_images"] * 2
+    assert [i.rejection.reason for i in items[1:]] == ["multiple_images"] * 2  # type: ignore[union-attr]
 
 
 def _many_records(tmp_path: Path, count: int) -> tuple[Path, Path]:
@@ -413,10 +420,10 @@ def test_a_local_run_without_n_reads_every_record_and_says_when_n_cut_it(tmp_pat
     base += ["--judge", "annotation", "--proposer", "boxes"]  # counting records, not OCR
     res = CliRunner().invoke(app, base)
     assert res.exit_code == 0, res.output
-    manifest = json.loads(next((tmp_path / "runs").rglob("manifest.json")).read_text())
-    c = manifest["counts"]
-    assert c["samples"] == c["kept"] + c["rejected"] == 300 and c["kept"] > 0
-    assert manifest["source"] == {
+    manifest = open_run(next((tmp_path / "runs").rglob("manifest.json")).parent).finished()
+    c = manifest.counts
+    assert c.samples == c.kept + c.rejected == 300 and c.kept > 0
+    assert dataclasses.asdict(manifest.source) == {
         "records": 300, "taken": 300, "n": None, "summary": "300 records, all taken"
     }  # fmt: skip
     assert "300 records, all taken" in res.output and "300/300" in res.output
@@ -431,10 +438,10 @@ def test_a_local_run_without_n_reads_every_record_and_says_when_n_cut_it(tmp_pat
     (cut,) = [
         m
         for p in (tmp_path / "runs").rglob("manifest.json")
-        if (m := json.loads(p.read_text()))["config"]["n"] == 200
+        if (m := open_run(p.parent).finished()).config.n == 200
     ]
-    assert cut["counts"]["samples"] == 200
-    assert cut["source"] == {
+    assert cut.counts.samples == 200
+    assert dataclasses.asdict(cut.source) == {
         "records": 300, "taken": 200, "n": 200, "summary": "300 records, 200 taken: --n 200"
     }  # fmt: skip
 
@@ -443,7 +450,7 @@ def test_an_hf_run_without_n_reads_every_row(tmp_path):
     path = save_hf(tmp_path / "ds", 23)
     opts = {"dataset": str(path), "map": HF_MAP}
     manifest = run(RunConfig(source="hf", source_options=opts, out=str(tmp_path / "runs")))
-    assert manifest["counts"]["samples"] == 23 and manifest["source"]["records"] == 23
+    assert manifest.counts.samples == 23 and manifest.source.records == 23
     cut = run(RunConfig(source="hf", source_options=opts, n=10, out=str(tmp_path / "runs")))
-    assert cut["counts"]["samples"] == 10
-    assert cut["source"]["summary"] == "23 records, 10 taken: --n 10"
+    assert cut.counts.samples == 10
+    assert cut.source.summary == "23 records, 10 taken: --n 10"

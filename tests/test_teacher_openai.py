@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 
 from atlas_data.cli import app, summary_table
 from atlas_data.config import RunConfig
-from atlas_data.driver import RunPlan, run, run_folder
 from atlas_data.llm import TeacherUnavailable
 from atlas_data.llm.client import Completion, Prompt, encode_data_url
+from atlas_data.run.driver import RunPlan, run, run_folder
+from atlas_data.store.run import open_run
 from atlas_data.teacher.openai import extract_json, parse_reasoning
 from tests.openai_server import ServerThread
 
@@ -71,11 +72,11 @@ def test_full_run_keeps_rows_and_a_rerun_costs_no_requests(server, tmp_path):
     cfg = config(server, tmp_path)
     manifest = run(cfg)
     chats = server.state.chat_records()
-    assert manifest["counts"]["kept"] == cfg.n
+    assert manifest.counts.kept == cfg.n
     assert len(chats) == cfg.n  # one request per sample that reached the teacher
-    usage = manifest["teacher_usage"]
-    assert usage["requests"] == cfg.n and usage["cache_hits"] == 0
-    assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    usage = manifest.teacher_usage
+    assert usage.requests == cfg.n and usage.cache_hits == 0
+    assert usage.prompt_tokens > 0 and usage.completion_tokens > 0
     for rec in chats:
         assert rec["status"] == 200 and rec["response_format"] == "json_schema"
         assert rec["auth"] == f"Bearer {KEY}"
@@ -93,9 +94,9 @@ def test_full_run_keeps_rows_and_a_rerun_costs_no_requests(server, tmp_path):
     server.state.reset()
     again = run(config(server, tmp_path, out="runs2"))  # a new run dir, the same cache
     assert server.state.records == []  # not even the /v1/models probe
-    assert again["teacher_usage"]["requests"] == 0
-    assert again["teacher_usage"]["cache_hits"] == cfg.n
-    assert again["counts"]["kept"] == cfg.n
+    assert again.teacher_usage.requests == 0
+    assert again.teacher_usage.cache_hits == cfg.n
+    assert again.counts.kept == cfg.n
 
 
 def test_a_changed_prompt_misses_the_cache(server, tmp_path):
@@ -112,9 +113,9 @@ def test_cache_key_follows_the_prompt_and_images():
     from atlas_data.llm.client import Endpoint, EndpointConfig
 
     ep = Endpoint(EndpointConfig(model="m", cache_dir=None))
-    a = Prompt(messages=[])
+    a = Prompt(messages=[], max_side=1024)
     a.messages = [{"role": "user", "content": [a.add_image(Image.new("RGB", (9, 9), "red"))]}]
-    b = Prompt(messages=[])
+    b = Prompt(messages=[], max_side=1024)
     b.messages = [{"role": "user", "content": [b.add_image(Image.new("RGB", (9, 9), "blue"))]}]
     assert ep.key(a, {}) != ep.key(b, {})
     assert ep.key(a, {}) == ep.key(a, {}) != ep.key(a, {"temperature": 0.5})
@@ -138,9 +139,9 @@ def test_429_with_retry_after_and_500_are_retried(server, tmp_path):
     chats = server.state.chat_records()
     assert [r["status"] for r in chats] == [429, 500, 200]
     assert chats[1]["time"] - chats[0]["time"] >= 0.9  # Retry-After: 1 was honoured
-    assert manifest["counts"]["kept"] == 1
-    assert manifest["teacher_usage"]["retries"] == 2
-    assert manifest["teacher_usage"]["requests"] == 1
+    assert manifest.counts.kept == 1
+    assert manifest.teacher_usage.retries == 2
+    assert manifest.teacher_usage.requests == 1
 
 
 def test_timeouts_become_a_rejection_after_retries(server, tmp_path):
@@ -148,7 +149,7 @@ def test_timeouts_become_a_rejection_after_retries(server, tmp_path):
     server.state.slow_seconds = 3.0
     cfg = config(server, tmp_path, n=1, timeout=0.3, max_retries=1)
     manifest = run(cfg)
-    assert manifest["counts"]["rejected"] == 1
+    assert manifest.counts.rejected == 1
     ((_, reason, detail, _),) = rejects(cfg)
     assert reason == "teacher_timeout" and "2 attempt(s)" in detail
     assert server.base_url in detail
@@ -169,7 +170,7 @@ def test_bad_answers_become_rejection_rows_with_the_raw_text(server, tmp_path, m
     server.state.default_mode = mode
     cfg = config(server, tmp_path, n=2)
     manifest = run(cfg)
-    assert manifest["counts"]["kept"] == 0 and manifest["counts"]["rejected"] == 2
+    assert manifest.counts.kept == 0 and manifest.counts.rejected == 2
     rows = rejects(cfg)
     assert [r[1] for r in rows] == [reason, reason]
     for _, _, detail, raw in rows:
@@ -180,7 +181,7 @@ def test_bad_answers_become_rejection_rows_with_the_raw_text(server, tmp_path, m
 
 def test_a_fenced_answer_with_trailing_prose_is_parsed(server, tmp_path):
     server.state.default_mode = "fenced"
-    assert run(config(server, tmp_path, n=2))["counts"]["kept"] == 2
+    assert run(config(server, tmp_path, n=2)).counts.kept == 2
 
 
 def test_tolerant_parser():
@@ -196,7 +197,7 @@ def test_tolerant_parser():
         extract_json(broken, ("preamble", "steps", "answer"))
     assert parse_reasoning(Completion(json.dumps(obj), "stop")).reasoning is not None
     bad = parse_reasoning(Completion(json.dumps({**obj, "steps": [{"intent": 3}]}), "stop"))
-    assert bad.reason == "teacher_off_format" and bad.raw
+    assert bad.rejection and bad.rejection.reason == "teacher_off_format" and bad.rejection.raw
 
 
 def _free_port() -> int:
@@ -249,9 +250,9 @@ def test_cli_run_and_the_key_never_lands_on_disk(server, tmp_path):
     )
     for p in files:
         assert KEY.encode() not in p.read_bytes(), p
-    manifest = json.loads(next(out.rglob("manifest.json")).read_text())
-    assert manifest["config"]["teacher_options"]["model"] == MODEL
-    assert "concurrency" not in manifest["teacher"]  # speed is not part of the identity
+    manifest = open_run(next(out.rglob("manifest.json")).parent).finished()
+    assert manifest.config.teacher_options["model"] == MODEL
+    assert "concurrency" not in manifest.teacher  # speed is not part of the identity
 
 
 def test_a_flaky_teacher_at_30_percent_faults_loses_nothing(server, tmp_path):
@@ -268,26 +269,24 @@ def test_a_flaky_teacher_at_30_percent_faults_loses_nothing(server, tmp_path):
     cfg = config(server, tmp_path, n=n, timeout=0.4, max_retries=3, backoff=0.01)
     manifest = run(cfg)
 
-    counts = manifest["counts"]
-    assert manifest["complete"] and counts["kept"] + counts["rejected"] == n
+    counts = manifest.counts
+    assert manifest.complete and counts.kept + counts.rejected == n
     rows = rejects(cfg)
-    assert len(rows) == counts["rejected"] and all(
-        reason and detail for _, reason, detail, _ in rows
-    )
+    assert len(rows) == counts.rejected and all(reason and detail for _, reason, detail, _ in rows)
     allowed = {"teacher_truncated", "teacher_malformed", "teacher_timeout"}
     allowed |= {"teacher_server_error", "teacher_rate_limited"}  # if every retry failed too
     allowed |= {"no_helpful_operation"}  # explore's own refusals, before any request
     assert {r[1] for r in rows} <= allowed, {r[1] for r in rows}
     assert {"teacher_truncated", "teacher_malformed"} & {r[1] for r in rows}
     kept = duckdb.sql(f"select count(*) from '{run_folder(cfg)}/sft/*.parquet'").fetchall()
-    assert kept[0][0] == counts["kept"] > 0
+    assert kept[0][0] == counts.kept > 0
     # every explored sample was asked once plus once per retry, and each retry was counted
     attempts = len(server.state.chat_records())
     # a direct answer past --direct-share was taught before the share was decided (in source
     # order, after the teacher): only explore's own refusals were never asked
     never_asked = [r for r in rows if r[1] == "no_helpful_operation" and "direct-share" not in r[2]]
     asked = n - len(never_asked)
-    assert manifest["teacher_usage"]["retries"] == attempts - asked > 0
+    assert manifest.teacher_usage.retries == attempts - asked > 0
 
 
 def test_the_teachers_own_identity_is_in_the_run_id_and_manifest(server, tmp_path, monkeypatch):
@@ -295,9 +294,40 @@ def test_the_teachers_own_identity_is_in_the_run_id_and_manifest(server, tmp_pat
 
     cfg = config(server, tmp_path, n=1)
     manifest = run(cfg)
-    assert manifest["run_id"] == RunPlan.resolve(cfg).run_id
-    assert manifest["teacher"]["model"] == MODEL
-    assert manifest["teacher"]["prompt_version"] == teacher_module.PROMPT_VERSION
-    assert KEY not in json.dumps(manifest)
+    assert manifest.run_id == RunPlan.resolve(cfg).run_id
+    assert manifest.teacher["model"] == MODEL
+    assert manifest.teacher["prompt_version"] == teacher_module.PROMPT_VERSION
+    assert KEY not in json.dumps(manifest.to_json())
     monkeypatch.setattr(teacher_module, "PROMPT_VERSION", teacher_module.PROMPT_VERSION + 1)
-    assert RunPlan.resolve(config(server, tmp_path, n=1)).run_id != manifest["run_id"]
+    assert RunPlan.resolve(config(server, tmp_path, n=1)).run_id != manifest.run_id
+
+
+def test_one_budget_sizes_what_every_model_sees_and_every_zoom(server, tmp_path):
+    """``--judge-max-side 768`` (the old spelling of ``--budget-side``): no image sent to the
+    teacher, the flip judge or the grounding proposer is larger than 768 px, and the source's
+    zooms are sized to fill 768 px, not the default 1024."""
+    out = tmp_path / "budget"
+    result = CliRunner().invoke(
+        app,
+        ["run", "--n", "4", "--teacher", "openai", "--model", MODEL]
+        + ["--base-url", server.base_url, "--out", str(out), "--cache-dir", str(tmp_path / "c")]
+        + ["--judge", "annotation", "--judge", "flip", "--judge-model", "stand-in-judge"]
+        + ["--proposer", "boxes", "--proposer", "grounding", "--judge-max-side", "768"]
+        + ["--source-opt", "families=small_text,receipt", "--teacher-opt", "backoff=0.05"],
+    )
+    assert result.exit_code == 0, result.output
+    chats = server.state.chat_records()
+    asked = {r["model"] for r in chats}
+    assert asked == {MODEL, "stand-in-judge"}  # the teacher, grounding and the flip judge
+    sizes = [size for r in chats for _, size in r["images"]]
+    assert sizes and max(max(s) for s in sizes) <= 768
+    assert max(max(s) for s in sizes) > 700  # the budget view itself, not something smaller
+    with open_run(next(out.rglob("manifest.json")).parent) as done:
+        assert done.finished().budget_side == 768
+        _, rows = done.sql("SELECT o.params FROM (SELECT unnest(operations) o FROM kept)")
+    zooms = [json.loads(p) for (p,) in rows if "box" in json.loads(p)]
+    assert zooms
+    for z in zooms:  # magnified to fill the 768 px view (or to the factor cap)
+        b = z["box"]
+        shown = max(b[2] - b[0], b[3] - b[1]) * z["factor"]
+        assert z["factor"] == 8 or abs(shown - 768) <= 8, z

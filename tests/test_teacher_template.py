@@ -7,10 +7,10 @@ import re
 from PIL import Image
 
 from atlas_data.explore import combine
-from atlas_data.judgement import ChosenStep, Judgement
 from atlas_data.ops import Operation, specs
 from atlas_data.teacher.base import TeachRequest
 from atlas_data.teacher.template import TemplateTeacher
+from atlas_data.trajectory.judgement import ChosenStep, Judgement
 
 READING = re.compile(r"\b(read|reading|legible|writing|written|text)\b", re.I)
 IMG = Image.new("RGB", (64, 48))
@@ -26,7 +26,11 @@ def step(name: str, params: dict, evidence: dict) -> ChosenStep:
 
 def test_no_evidence_beyond_the_answer_means_no_trajectory():
     result = TemplateTeacher().teach_sync(request([step("zoom", {"box": [0, 0, 9, 9]}, {})]))
-    assert result.reasoning is None and result.reason == "teacher_no_evidence"
+    assert (
+        result.reasoning is None
+        and result.rejection
+        and result.rejection.reason == "teacher_no_evidence"
+    )
 
 
 def test_a_non_reading_step_never_talks_of_reading():

@@ -7,8 +7,8 @@ import json
 import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-from atlas_data.tokenizer import TokenizerError, add_functional_tokens, check_single_ids
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
+from atlas_data.train.tokenizer import TokenizerError, add_functional_tokens, check_single_ids
 
 CORPUS = ["I zoom in to read the small tag. Now it is legible.", "draw a line <| and |> here"] * 20
 

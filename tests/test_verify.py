@@ -4,12 +4,12 @@ import dataclasses
 
 import pytest
 
-from atlas_data.formats import normalize_answer
-from atlas_data.judgement import Judgement
 from atlas_data.ops import Operation
 from atlas_data.tokens import DEFAULT_VOCABULARY
-from atlas_data.trajectory import Step, Trajectory
-from atlas_data.verify import Candidate, verify
+from atlas_data.trajectory.formats import normalize_answer
+from atlas_data.trajectory.judgement import Judgement
+from atlas_data.trajectory.model import Step, Trajectory
+from atlas_data.trajectory.verify import Candidate, verify
 
 OK = Judgement(True, 0.9, "annotation", {})
 
@@ -40,7 +40,7 @@ def test_a_good_trajectory_passes_every_verifier(preset):
 
 
 def test_answer_mismatch():
-    assert verify(make(truth="5"))[0] == "answer_mismatch"
+    assert verify(make(truth="5")).reason == "answer_mismatch"
 
 
 def test_answer_normalisation_accepts_equivalent_forms():
@@ -52,30 +52,30 @@ def test_answer_normalisation_accepts_equivalent_forms():
 
 def test_malformed_format():
     c = make()
-    assert verify(dataclasses.replace(c, functional=c.functional.replace("\\boxed", "")))[0] == (
-        "malformed_format"
-    )
+    assert verify(
+        dataclasses.replace(c, functional=c.functional.replace("\\boxed", ""))
+    ).reason == ("malformed_format")
     t = make("think-answer")
     broken = t.functional.replace("</think>", "")
-    assert verify(dataclasses.replace(t, functional=broken))[0] == "malformed_format"
+    assert verify(dataclasses.replace(t, functional=broken)).reason == "malformed_format"
 
 
 def test_unknown_token():
     c = make()
     bad = c.functional.replace("<|Text|>", "<|Text|>\n<|Zoom|>")
-    assert verify(dataclasses.replace(c, functional=bad))[0] == "unknown_token"
+    assert verify(dataclasses.replace(c, functional=bad)).reason == "unknown_token"
 
 
 def test_token_misplaced_when_missing_repeated_or_not_on_its_own_line():
     c = make()
     assert (
-        verify(dataclasses.replace(c, functional=c.functional.replace("<|Text|>\n", "")))[0]
+        verify(dataclasses.replace(c, functional=c.functional.replace("<|Text|>\n", ""))).reason
         == "token_misplaced"
     )
     doubled = c.functional.replace("<|Text|>", "<|Text|>\n<|Text|>")
-    assert verify(dataclasses.replace(c, functional=doubled))[0] == "token_misplaced"
+    assert verify(dataclasses.replace(c, functional=doubled)).reason == "token_misplaced"
     inline = c.functional.replace("<|Text|>\n", "<|Text|> ")
-    assert verify(dataclasses.replace(c, functional=inline))[0] == "token_misplaced"
+    assert verify(dataclasses.replace(c, functional=inline)).reason == "token_misplaced"
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ def test_token_misplaced_when_missing_repeated_or_not_on_its_own_line():
 def test_leak_of_coordinates_or_tool_syntax(leak):
     c = make()
     bad = c.functional.replace("So there are four.", f"So there are four {leak}.")
-    assert verify(dataclasses.replace(c, functional=bad))[0] in ("leak", "unknown_token")
+    assert verify(dataclasses.replace(c, functional=bad)).reason in ("leak", "unknown_token")
 
 
 def test_plain_numbers_in_prose_are_not_a_leak():
@@ -98,11 +98,11 @@ def test_not_helpful():
     c = make()
     t = c.trajectory
     t.steps[0].judgement = Judgement(False, 0.1, "annotation", {})
-    assert verify(c)[0] == "not_helpful"
+    assert verify(c).reason == "not_helpful"
 
 
 def test_duplicate():
-    assert verify(make(key="k", seen={"k"}))[0] == "duplicate"  # type: ignore[arg-type]
+    assert verify(make(key="k", seen={"k"})).reason == "duplicate"  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -112,7 +112,7 @@ def test_duplicate():
 def test_an_observation_that_only_wraps_the_answer_is_refused(observation):
     c = make()
     c.trajectory.steps[0].observation = observation
-    assert verify(c)[0] == "observation_restates_answer"
+    assert verify(c).reason == "observation_restates_answer"
 
 
 def test_an_observation_with_visual_evidence_around_the_answer_passes():
@@ -122,7 +122,7 @@ def test_an_observation_with_visual_evidence_around_the_answer_passes():
 
 
 def test_a_direct_answer_must_carry_no_operation():
-    assert verify(make(direct=True))[0] == "not_helpful"  # type: ignore[arg-type]
+    assert verify(make(direct=True)).reason == "not_helpful"  # type: ignore[arg-type]
     c = make(direct=True)  # type: ignore[arg-type]
     c.trajectory.steps.clear()
     assert (

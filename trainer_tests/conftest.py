@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from atlas_data.config import RunConfig  # noqa: E402
-from atlas_data.driver import run, run_folder  # noqa: E402
+from atlas_data.run.driver import run, run_folder  # noqa: E402
 from atlas_data.store.export import export_run  # noqa: E402
 
 # A small pixel budget keeps CPU steps fast: 50,176 px is 64 Qwen2-VL image tokens.
@@ -26,11 +26,11 @@ EXPORT_MAX_PIXELS = 50_176
 @pytest.fixture(scope="session")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthetic run with both splits (chains, direct answers, every family). The
-    annotation judge alone: the trainer environments do not install the OCR extra."""
+    annotation judge alone keeps it quick: the trainers only need rows."""
     out = str(tmp_path_factory.mktemp("runs"))
     config = RunConfig(split="both", n=24, seed=5, judges=["annotation"], out=out)
     manifest = run(config)
-    assert manifest["counts"]["kept"] >= 12
+    assert manifest.counts.kept >= 12
     return run_folder(config)
 
 
@@ -52,7 +52,7 @@ def exported(run_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny Qwen2-VL with our tokens added by atlas_data.tokenizer."""
+    """The tiny Qwen2-VL with our tokens added by atlas_data.train.tokenizer."""
     import tiny_vlm
 
     return tiny_vlm.build(tmp_path_factory.mktemp("tiny") / "model")

@@ -13,8 +13,8 @@ from llamafactory.hparams import get_train_args  # noqa: E402
 from llamafactory.model import load_tokenizer  # noqa: E402
 from llamafactory.train.tuner import run_exp  # noqa: E402
 
-from atlas_data.tokenizer import check_single_ids  # noqa: E402
 from atlas_data.tokens import DEFAULT_VOCABULARY  # noqa: E402
+from atlas_data.train.tokenizer import check_single_ids  # noqa: E402
 
 IGNORE = -100
 

@@ -11,10 +11,10 @@ from datasets import load_dataset  # noqa: E402
 from doc_blocks import block, with_paths  # noqa: E402
 from transformers import AutoModelForImageTextToText, AutoProcessor  # noqa: E402
 
-from atlas_data.rewards import trl_reward  # noqa: E402
-from atlas_data.tokenizer import check_single_ids  # noqa: E402
 from atlas_data.tokens import DEFAULT_VOCABULARY  # noqa: E402
 from atlas_data.train import LAGRPOTrainer, functional_token_mask  # noqa: E402
+from atlas_data.train.rewards import trl_reward  # noqa: E402
+from atlas_data.train.tokenizer import check_single_ids  # noqa: E402
 
 COMMON = {"report_to": [], "use_cpu": True, "save_strategy": "no", "logging_steps": 1}
 

@@ -60,7 +60,7 @@ def test_reward_manager_scores_decoded_references_as_the_reward_does(exported, t
     tok = processor.tokenizer
     path = settings["reward.custom_reward_function.path"]
     if how == "file":
-        path = str(Path(atlas_data.__file__).parent / "rewards.py")
+        path = str(Path(atlas_data.__file__).parent / "train" / "rewards.py")
     config = OmegaConf.create(
         {"reward": {"custom_reward_function": {"path": path, "name": "compute_score"}}}
     )

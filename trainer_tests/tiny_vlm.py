@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from atlas_data.tokenizer import add_functional_tokens
+from atlas_data.train.tokenizer import add_functional_tokens
 
 QWEN2_VL_TEMPLATE = (
     "{% set image_count = namespace(value=0) %}{% for message in messages %}"
@@ -49,7 +49,7 @@ def build(out: Path, functional_tokens: bool = True) -> Path:
     """Save a tiny Qwen2-VL (model, tokenizer, processor) to ``out``.
 
     With ``functional_tokens`` the tokenizer gets our tokens through
-    :func:`atlas_data.tokenizer.add_functional_tokens`; without, a trainer must add them
+    :func:`atlas_data.train.tokenizer.add_functional_tokens`; without, a trainer must add them
     (LLaMA-Factory's ``add_tokens``). The processor keeps Qwen2-VL's default pixel budget.
     """
     import torch

@@ -27,10 +27,10 @@ import openai
 from openai.types.chat import ChatCompletion
 from PIL import Image
 
-from atlas_data.config import DEFAULT_BUDGET_SIDE, check_keys
+from atlas_data.config import check_keys
 from atlas_data.llm.cache import DEFAULT_CACHE_DIR, ResponseCache, cache_key
 from atlas_data.ops.image_io import downscale_to
-from atlas_data.rejection import Rejection
+from atlas_data.rejections import Rejection
 
 T = TypeVar("T")
 
@@ -105,8 +105,8 @@ class Prompt:
     """Messages whose images are named by digest; the real data URLs are made only on a miss."""
 
     messages: list[dict[str, Any]]
+    max_side: int  # the run's budget: images are sent at most this large
     images: dict[str, Image.Image] = field(default_factory=dict)
-    max_side: int = DEFAULT_BUDGET_SIDE
 
     def add_image(self, img: Image.Image) -> dict[str, Any]:
         digest = image_digest(img, self.max_side)

@@ -8,6 +8,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from atlas_data.ops import spec
+from atlas_data.ops.geometry import centre
 from atlas_data.ops.lines import line_ends
 from atlas_data.ops.params import COLOR, WIDTH, Point, check_color, stroke_width
 from atlas_data.ops.spec import OpSpec
@@ -27,9 +28,7 @@ def variants(params: dict[str, Any], ctx: spec.ProposeContext) -> list[dict[str,
     """Lines from the same start to each other object: plausible, wrong constructions."""
     start = params["start"]
     return [
-        {**params, "end": spec.centre(obj)}
-        for obj in ctx.objects
-        if math.dist(start, spec.centre(obj)) >= 2
+        {**params, "end": centre(obj)} for obj in ctx.objects if math.dist(start, centre(obj)) >= 2
     ]
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from atlas_data.ops.geometry import iou
 from atlas_data.ops.params import COLOR, WIDTH, Box, check_box, check_color, stroke_width
 from atlas_data.ops.spec import Match, MatchContext, Need, OpSpec, ProposeContext
 
@@ -18,14 +19,6 @@ def apply(img: Image.Image, box: Any, color: Any = "red", width: Any = None) -> 
     out = img.copy()
     ImageDraw.Draw(out).rectangle((x0, y0, x1 - 1, y1 - 1), outline=rgb, width=w)
     return out
-
-
-def iou(a: Any, b: Any) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, Any]]:

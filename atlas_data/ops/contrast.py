@@ -7,7 +7,7 @@ from typing import Any
 
 from PIL import Image, ImageEnhance
 
-from atlas_data.ops.box import iou
+from atlas_data.ops.geometry import iou
 from atlas_data.ops.params import Box, Number, check_box
 from atlas_data.ops.spec import Match, MatchContext, Need, OpSpec, ProposeContext
 

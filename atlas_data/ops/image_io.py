@@ -1,6 +1,6 @@
 """Loading images once, safely: every later stage sees an 8-bit RGB, upright image.
 
-Hostile or broken inputs raise :class:`~atlas_data.rejection.Rejection` (stage ``load``)
+Hostile or broken inputs raise :class:`~atlas_data.rejections.Rejection` (stage ``load``)
 with a short machine-readable ``reason`` and a human ``detail``.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from atlas_data.config import DEFAULT_MAX_PIXELS
-from atlas_data.rejection import Rejection
+from atlas_data.rejections import Rejection
 
 MAX_ASPECT = 50.0
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from atlas_data.ops.geometry import centre
 from atlas_data.ops.params import COLOR, Param, Points, check_color, check_point, font
-from atlas_data.ops.spec import POINT_TOL, Match, MatchContext, Need, OpSpec, ProposeContext, centre
+from atlas_data.ops.spec import POINT_TOL, Match, MatchContext, Need, OpSpec, ProposeContext
 
 MAX_POINTS = 256
 POINTS = Points(MAX_POINTS)

@@ -8,6 +8,7 @@ from typing import Any
 
 from PIL import Image
 
+from atlas_data.ops.frame import inexact_frame
 from atlas_data.ops.params import MAX_OUTPUT_SIDE, Number
 from atlas_data.ops.spec import Match, MatchContext, Need, OpSpec, ProposeContext
 
@@ -82,4 +83,5 @@ SPEC = OpSpec(
     ),
     match=match,
     variants=variants,
+    reframe=inexact_frame,
 )

@@ -3,9 +3,10 @@
 Each operation module in this package defines one ``SPEC``: how to run it, its parameter
 limits (from which the vocabulary's JSON Schema is generated), a coordinate-free
 description for teachers, phrasings of intent for the offline teacher, the token category
-it belongs to, and what exploration needs of it: variants and distractors to propose
-around a needed operation, and how closely a candidate matches a needed one. Adding an
-operation is adding one module here; nothing else changes.
+it belongs to, and what exploration needs of it: how a need is completed at the run's
+budget, variants and distractors to propose around a needed operation, how closely a
+candidate matches a needed one, and what its result does to the frame of coordinates.
+Adding an operation is adding one module here; nothing else changes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 from PIL import Image
 
+from atlas_data.config import Budget
+from atlas_data.ops.frame import Frame, keep_frame
 from atlas_data.ops.params import Param, params_schema
 
 # The paper's token categories, in the paper's order (tokens.py maps them to spellings).
@@ -30,9 +33,10 @@ class Need:
     """An operation that genuinely helps a sample, as its source knows it (ground truth).
 
     Coordinates are the source image's. ``reveals`` is one clause on what the result
-    shows; ``evidence`` is the region that holds the answer (a zoom's box has a margin
-    around it) and ``detail_px`` how big its telling detail is (the letters' height, a
-    counted object's size), when the source knows it.
+    shows; ``evidence`` is the region that holds the answer and ``detail_px`` how big its
+    telling detail is (the letters' height, a counted object's size), when the source knows
+    it. A source states what it knows; the operation's spec completes the parameters at
+    the run's budget (``OpSpec.complete``: a zoom's box and factor come from its evidence).
     """
 
     op: str
@@ -61,6 +65,10 @@ class MatchContext:
     max_side: int
     reading_px: float
 
+    @classmethod
+    def of(cls, size: tuple[int, int], budget: Budget) -> MatchContext:
+        return cls(size, budget.side, budget.reading_px)
+
     @property
     def diagonal(self) -> float:
         return math.hypot(*self.size)
@@ -79,6 +87,11 @@ def no_variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, A
     return []
 
 
+def as_given(need: Need, ctx: MatchContext) -> Need:
+    """A need whose parameters its source gave in full (points, ends, a box to draw)."""
+    return need
+
+
 @dataclass(frozen=True)
 class OpSpec:
     name: str
@@ -91,6 +104,10 @@ class OpSpec:
     match: Callable[[dict[str, Any], Need, MatchContext], Match]
     variants: Callable[[dict[str, Any], ProposeContext], list[dict[str, Any]]] = no_variants
     reading_intents: tuple[str, ...] = ()  # when the step makes text legible
+    # A need's parameters at the run's budget, from what its source knew (evidence, size).
+    complete: Callable[[Need, MatchContext], Need] = as_given
+    # The frame of the result: a zoom opens a new one, a drawing keeps it.
+    reframe: Callable[[dict[str, Any], Frame, tuple[int, int]], Frame] = keep_frame
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -121,7 +138,3 @@ class OpSpec:
 def point_error(a: Sequence[float], b: Sequence[float], ctx: MatchContext) -> float:
     """Distance between two points as a share of the image diagonal."""
     return math.dist(a, b) / ctx.diagonal
-
-
-def centre(b: Sequence[float]) -> list[int]:
-    return [round((b[0] + b[2]) / 2), round((b[1] + b[3]) / 2)]

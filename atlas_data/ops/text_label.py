@@ -6,6 +6,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from atlas_data.ops.geometry import centre
 from atlas_data.ops.params import COLOR, Param, Point, check_color, check_point, font
 from atlas_data.ops.spec import (
     POINT_TOL,
@@ -14,7 +15,6 @@ from atlas_data.ops.spec import (
     Need,
     OpSpec,
     ProposeContext,
-    centre,
     point_error,
 )
 

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from typing import Any
 
 from PIL import Image
 
+from atlas_data.config import Budget
+from atlas_data.ops.frame import Frame
+from atlas_data.ops.geometry import box_around, centre, coverage, grow, long_side, short_side
 from atlas_data.ops.params import MAX_OUTPUT_SIDE, Box, Number, check_box
-from atlas_data.ops.spec import Match, MatchContext, Need, OpSpec, ProposeContext, centre
+from atlas_data.ops.spec import Match, MatchContext, Need, OpSpec, ProposeContext
 
 FACTOR = Number(1, 8, default=2)
 COVERAGE = 0.95  # share of the target a zoom must contain
 GAIN = 1.25  # the target must look at least this much larger at the budget than before
+MIN_SIDE = 8  # px: a smaller region is no zoom
+MARGIN = 0.1  # of the evidence's longest side (at least 4 px): context around what is read
 
 
 def apply(img: Image.Image, box: Any, factor: Any = FACTOR.default) -> Image.Image:
@@ -34,12 +41,34 @@ def factor_for(box: list[int], want: float) -> float:
     return float(max(1.0, min(want, FACTOR.schema["maximum"], MAX_OUTPUT_SIDE / longest)))
 
 
-def clamp_box(cx: float, cy: float, w: float, h: float, size: tuple[int, int]) -> list[int]:
-    """A ``w`` x ``h`` box centred on (cx, cy), moved inside the image."""
-    w, h = min(w, size[0]), min(h, size[1])
-    x0 = min(max(0.0, cx - w / 2), size[0] - w)
-    y0 = min(max(0.0, cy - h / 2), size[1] - h)
-    return [round(x0), round(y0), round(x0 + w), round(y0 + h)]
+def filling(box: Any, max_side: int) -> dict[str, Any] | None:
+    """A zoom on ``box`` (made integral) magnified to fill the budget, or ``None`` for a
+    region under :data:`MIN_SIDE` px a side."""
+    b = [math.floor(box[0]), math.floor(box[1]), math.ceil(box[2]), math.ceil(box[3])]
+    if short_side(b) < MIN_SIDE:
+        return None
+    factor = factor_for(b, min(max_side, MAX_OUTPUT_SIDE) / long_side(b))
+    return {"box": b, "factor": round(factor, 3)}
+
+
+def complete(need: Need, ctx: MatchContext) -> Need:
+    """A zoom need from its evidence: the evidence with a margin, magnified to fill the
+    budget. Parameters a source gave are kept."""
+    if "box" in need.params or need.evidence is None:
+        return need
+    margin = max(4.0, MARGIN * long_side(need.evidence))
+    params = filling(grow(need.evidence, margin, ctx.size), ctx.max_side)
+    if params is None:  # evidence of a pixel or two: zoom on it as it is
+        params = {"box": [round(v) for v in need.evidence], "factor": FACTOR.schema["maximum"]}
+    return replace(need, params={**params, **need.params})
+
+
+def reframe(params: dict[str, Any], frame: Frame, size: tuple[int, int]) -> Frame:
+    """A zoom's result is a new canvas: offset to its box, magnified by its factor."""
+    box, f = params["box"], float(params.get("factor", 1))
+    ox, oy = frame.origin
+    origin = (ox + box[0] / frame.scale, oy + box[1] / frame.scale)
+    return Frame(size, origin, frame.scale * f, frame.exact)
 
 
 def variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, Any]]:
@@ -49,26 +78,13 @@ def variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, Any]
     bw, bh = box[2] - box[0], box[3] - box[1]
     factor = float(params.get("factor", 2))
     cx, cy = centre(box)
-    loose = clamp_box(cx, cy, bw * 3, bh * 3, ctx.size)
+    loose = box_around(cx, cy, bw * 3, bh * 3, ctx.size)
     out = [{"box": loose, "factor": factor_for(loose, factor)}]
     for obj in ctx.objects:
         ox, oy = centre(obj)
-        b = clamp_box(ox, oy, bw, bh, ctx.size)
+        b = box_around(ox, oy, bw, bh, ctx.size)
         out.append({"box": b, "factor": factor_for(b, factor)})
     return out
-
-
-def _area(b: Any) -> float:
-    return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
-
-
-def _intersection(a: Any, b: Any) -> float:
-    return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
-
-
-def budget_scale(size: tuple[int, int], max_side: int) -> float:
-    """How much an image of ``size`` shrinks when shown within ``max_side``."""
-    return min(1.0, max_side / max(size))
 
 
 def zoom_scale(box: Any, factor: float, max_side: int) -> float:
@@ -76,7 +92,7 @@ def zoom_scale(box: Any, factor: float, max_side: int) -> float:
     within ``max_side`` like any image. Above the canvas's own budget scale, more source
     pixels reach the trainee; upsampling past that adds size, never information."""
     out = (round((box[2] - box[0]) * factor), round((box[3] - box[1]) * factor))
-    return factor * budget_scale(out, max_side)
+    return factor * Budget(max_side).scale(out)
 
 
 def evidence_box(need: Need) -> list[float]:
@@ -86,8 +102,7 @@ def evidence_box(need: Need) -> list[float]:
 def evidence_px(need: Need) -> float:
     """How big the evidence is, in source pixels: its glyph height when the source knows
     it, else the short side of its region."""
-    target = evidence_box(need)
-    return float(need.detail_px or min(target[2] - target[0], target[3] - target[1]))
+    return float(need.detail_px or short_side(evidence_box(need)))
 
 
 def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
@@ -95,12 +110,12 @@ def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
     the trainee resolves at its budget (``reading_px``) to above it. Evidence already that
     large at the budget gains nothing from a zoom, however much it is magnified."""
     cand, target = params["box"], evidence_box(need)
-    coverage = _intersection(cand, target) / max(_area(target), 1e-9)
+    held = coverage(cand, target)
     px = evidence_px(need)
-    before = px * budget_scale(ctx.size, ctx.max_side)
+    before = px * Budget(ctx.max_side).scale(ctx.size)
     after = px * zoom_scale(cand, float(params.get("factor", 1)), ctx.max_side)
     ev: dict[str, Any] = {
-        "coverage": round(coverage, 4),
+        "coverage": round(held, 4),
         "evidence_px_at_budget_before": round(before, 2),
         "evidence_px_at_budget_after": round(after, 2),
         "reading_px": ctx.reading_px,
@@ -109,7 +124,7 @@ def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
     ok = False
     if before >= ctx.reading_px:
         ev["why"] = "the evidence is already large enough at the budget"
-    elif coverage < COVERAGE:
+    elif held < COVERAGE:
         ev["why"] = "the box misses part of the evidence"
     elif after < ctx.reading_px or after < before * GAIN:
         ev["why"] = "the evidence is still too small after the zoom"
@@ -117,7 +132,7 @@ def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
         ok = True
         ev["seen"] = f"the region is {after / max(before, 1e-9):.1f} times larger than before"
     # Saturates for every good zoom: ties go to the tightest box (see explore's ranking).
-    return Match(ok, round(coverage * min(1.0, after / ctx.reading_px), 2), ev)
+    return Match(ok, round(held * min(1.0, after / ctx.reading_px), 2), ev)
 
 
 SPEC = OpSpec(
@@ -139,4 +154,6 @@ SPEC = OpSpec(
     ),
     match=match,
     variants=variants,
+    complete=complete,
+    reframe=reframe,
 )

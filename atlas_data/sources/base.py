@@ -1,4 +1,5 @@
-"""The source contract: every adapter yields :class:`SourceSample` or :class:`SourceRejection`.
+"""The source contract: every adapter yields :class:`SourceSample` or :class:`SourceRejection`
+(a record that cannot become a sample, with its :class:`~atlas_data.rejections.Rejection`).
 
 ``needs``: the operations that genuinely help, in order (:class:`~atlas_data.ops.spec.Need`:
 operation, parameters, what the result reveals). The annotation judge matches candidates
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 from PIL import Image
 
 from atlas_data.ops.spec import Need
-from atlas_data.rejection import Rejection
+from atlas_data.rejections import Rejection
 
 
 def content_id(image_digest: str, question: str) -> str:
@@ -55,11 +56,11 @@ class SourceSample:
 
 @dataclass(frozen=True)
 class SourceRejection:
-    """A record a source could not turn into a sample (unreadable file, empty question…)."""
+    """A record a source could not turn into a sample (unreadable file, empty question…):
+    what identifies it, and the rejection (stage ``load``) saying why."""
 
     id: str
-    reason: str
-    detail: str
+    rejection: Rejection
     task: str = ""
     source: str = ""
     question: str = ""

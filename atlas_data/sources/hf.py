@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from atlas_data.rejection import Rejection
+from atlas_data.rejections import Rejection
 from atlas_data.sources.base import SourceItem
 from atlas_data.sources.local import read_inside
 from atlas_data.sources.records import (

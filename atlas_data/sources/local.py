@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from atlas_data.rejection import Rejection
+from atlas_data.rejections import Rejection
 from atlas_data.sources.base import SourceItem, SourceRejection, content_id
 from atlas_data.sources.records import (
     DEFAULT_MAX_FILE_BYTES,
@@ -136,8 +136,7 @@ class LocalSource:
         if _BAD_RECORD in record:
             return SourceRejection(
                 id=content_id(f"{self.adapter.source}#{i}", ""),
-                reason="bad_record",
-                detail=str(record[_BAD_RECORD]),
+                rejection=Rejection("bad_record", str(record[_BAD_RECORD]), "load"),
                 source=self.adapter.source,
             )
         return self.adapter.item(record, i)

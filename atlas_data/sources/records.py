@@ -24,11 +24,10 @@ from typing import Any
 
 from PIL import Image
 
-from atlas_data.config import DEFAULT_BUDGET_SIDE, check_keys
+from atlas_data.config import check_keys
 from atlas_data.ops.image_io import EXIF_ORIENTATION
 from atlas_data.ops.spec import Need
-from atlas_data.ops.zoom import factor_for
-from atlas_data.rejection import Rejection
+from atlas_data.rejections import Rejection
 from atlas_data.sources.base import SourceItem, SourceRejection, SourceSample, content_id
 
 FIELDS = ("image", "question", "answer", "choices", "bbox", "objects", "task")
@@ -181,7 +180,7 @@ def record_options(
     return {k: opts[k] for k in own if k in opts}, shared
 
 
-def probe_image(data: bytes, name: str, policy: ImagePolicy) -> tuple[str, str] | None:
+def probe_image(data: bytes, name: str, policy: ImagePolicy) -> Rejection | None:
     """File-level checks before decoding. ``None`` also when the header does not parse:
     the pipeline's decoder then names the precise problem (corrupt, not an image, bomb)."""
     try:
@@ -194,16 +193,16 @@ def probe_image(data: bytes, name: str, policy: ImagePolicy) -> tuple[str, str] 
         return None
     ext = Path(name).suffix.lower() if name else ""
     if ext and policy.wrong_extension == "reject" and fmt not in EXTENSION_FORMATS.get(ext, ()):
-        return "wrong_extension", f"{name!r} holds a {fmt or 'unknown'} image"
+        return Rejection("wrong_extension", f"{name!r} holds a {fmt or 'unknown'} image")
     if frames > 1 and fmt != "MPO" and policy.animated == "reject":
-        return (
+        return Rejection(
             "animated_image",
             f"{fmt} with {frames} frames; pass animated=first_frame to use the first frame",
         )
     if mode == "CMYK" and policy.cmyk == "reject":
-        return "cmyk_image", "CMYK image refused by cmyk=reject"
+        return Rejection("cmyk_image", "CMYK image refused by cmyk=reject")
     if mode in HIGH_BIT_MODES and policy.high_bit_depth == "reject":
-        return "high_bit_depth", f"{mode} image refused by high_bit_depth=reject"
+        return Rejection("high_bit_depth", f"{mode} image refused by high_bit_depth=reject")
     return None
 
 
@@ -347,16 +346,6 @@ def to_xyxy(b: Sequence[float], fmt: str, size: tuple[int, int]) -> list[int]:
     return box
 
 
-def zoom_need(box: list[int], size: tuple[int, int]) -> Need:
-    """A zoom on ``box`` (plus a small margin) magnified to fill the trainee's view."""
-    w, h = size
-    bw, bh = box[2] - box[0], box[3] - box[1]
-    m = max(4, round(0.1 * max(bw, bh)))
-    b = [max(0, box[0] - m), max(0, box[1] - m), min(w, box[2] + m), min(h, box[3] + m)]
-    factor = factor_for(b, DEFAULT_BUDGET_SIDE / max(b[2] - b[0], b[3] - b[1]))
-    return Need("zoom", {"box": b, "factor": round(factor, 3)}, evidence=list(box))
-
-
 def normalize_choices(value: Any) -> list[str] | None:
     """A list, a JSON list, ``a|b|c`` or ``{"A": ..}`` → list of option texts."""
     value = _maybe_json(value)
@@ -438,8 +427,7 @@ class RecordAdapter:
             digest = hashlib.sha256(data).hexdigest() if data else f"{self.source}#{index}"
             return SourceRejection(
                 id=content_id(digest, question),
-                reason=exc.reason,
-                detail=exc.detail,
+                rejection=exc.at("load"),
                 task=self._task(record, None),
                 source=self.source,
                 question=question,
@@ -462,7 +450,7 @@ class RecordAdapter:
             )
         problem = probe_image(data, name, self.policy)
         if problem:
-            raise Rejection(*problem)
+            raise problem
         choices = (
             normalize_choices(record.get(self.columns["choices"]))
             if "choices" in self.columns
@@ -502,7 +490,9 @@ class RecordAdapter:
             whole = [min(b[0] for b in px), min(b[1] for b in px)]
             whole += [max(b[2] for b in px), max(b[3] for b in px)]
             needs = [
-                zoom_need(whole, size) if self.bbox_op == "zoom" else Need("box", {"box": whole})
+                Need("zoom", {}, evidence=[float(v) for v in whole])
+                if self.bbox_op == "zoom"
+                else Need("box", {"box": whole})
             ]
         objects = [
             {"label": f"region {k}", "box": to_xyxy(b, self.bbox_format, size)}

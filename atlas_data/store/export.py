@@ -12,16 +12,16 @@ Formats (all keep the character spans of functional tokens in the assistant text
 ``trl``           ``train.parquet``: conversational ``prompt``/``completion`` (content
                   parts), ``images``, ``answer``, ``extra_info`` (SFTTrainer trains on the
                   completion only; GRPOTrainer passes ``answer``/``extra_info`` to
-                  :func:`atlas_data.rewards.trl_reward`).
+                  :func:`atlas_data.train.rewards.trl_reward`).
 ``llamafactory``  ``<name>.jsonl`` (sharegpt ``messages`` with ``<image>`` placeholders and
                   ``images`` paths relative to the folder), ``images/``, ``dataset_info.json``,
                   ``functional_tokens.yaml`` (``{token: meaning}``).
 ``verl``          ``train.parquet``: ``data_source``, ``prompt``, ``images``, ``ability``,
                   ``reward_model {style, ground_truth}``, ``extra_info`` (index, preset,
                   vocabulary, reference and its token spans) — read by
-                  :func:`atlas_data.rewards.compute_score`.
+                  :func:`atlas_data.train.rewards.compute_score`.
 ``openrlhf``      ``train.jsonl``: chat ``prompt``, ``images`` paths, ``label`` (JSON of the
-                  answer and ``extra_info``) — read by :func:`atlas_data.rewards.reward_func`.
+                  answer and ``extra_info``) — read by :func:`atlas_data.train.rewards.reward_func`.
 
 Beside the data: ``settings.json`` (the limits this export needs and the trainer's keys
 that set them), ``vocabulary.json`` and ``export.json`` (a summary).
@@ -41,13 +41,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from atlas_data.config import DEFAULT_BUDGET_SIDE
-from atlas_data.store.budget import QWEN_MIN_PIXELS, Budget
+from atlas_data.store.limits import QWEN_MIN_PIXELS, Limits
+from atlas_data.store.manifest import Manifest
+from atlas_data.store.run import Run, RunNotFound, open_run
 from atlas_data.store.schemas import IMAGE, MESSAGE, SPAN, with_hf_metadata
 from atlas_data.store.settings import trainer_settings
-from atlas_data.store.writer import MANIFEST, RunDir, atomic_write_bytes, atomic_write_json
-from atlas_data.tokens import Vocabulary
-from atlas_data.trajectory import IMAGE_PLACEHOLDER
+from atlas_data.store.writer import atomic_write_bytes, atomic_write_json
+from atlas_data.trajectory.model import IMAGE_PLACEHOLDER
 
 FORMATS = ("trl", "llamafactory", "verl", "openrlhf")
 # The split each trainer wants first; the other one is used when a run has only that.
@@ -107,54 +107,11 @@ class ExportError(ValueError):
     """A run that cannot be exported; the message says what to do."""
 
 
-@dataclass(frozen=True)
-class RunInfo:
-    """A finished run as the exporters read it: its folder and its manifest."""
-
-    run: RunDir
-    manifest: dict[str, Any]
-
-    @property
-    def run_id(self) -> str:
-        return str(self.manifest["run_id"])
-
-    @property
-    def preset(self) -> str:
-        return str(self.manifest.get("preset", "atlas"))
-
-    @cached_property
-    def vocab(self) -> Vocabulary:
-        return Vocabulary.of_manifest(self.manifest)
-
-    @cached_property
-    def vocab_json(self) -> str:
-        return json.dumps(self.vocab.to_json(), sort_keys=True, ensure_ascii=False)
-
-    @property
-    def budget_side(self) -> int:
-        """The longest side at which the run judged its operations (the trainee's view)."""
-        return int(self.manifest.get("config", {}).get("judge_max_side") or DEFAULT_BUDGET_SIDE)
-
-    def files(self, kind: str) -> list[Path]:
-        return self.run.parquet_files([kind])
-
-
-def open_run(run_dir: str | Path) -> RunInfo:
-    run = RunDir(Path(run_dir))
-    manifest = run.manifest()
-    if manifest is None:
-        raise ExportError(
-            f"{run.root} has no {MANIFEST}: not a run folder, or the run did not finish "
-            "(rerun `atlas-data run` with the same options to complete it)"
-        )
-    return RunInfo(run, manifest)
-
-
-def pick_split(run: RunInfo, fmt: str) -> str:
+def pick_split(run: Run, manifest: Manifest, fmt: str) -> str:
     for kind in PREFERRED[fmt]:
-        if run.files(kind):
+        if run.files.get(kind):
             return kind
-    raise ExportError(f"run {run.run_id} has no kept rows in sft/ or rl/ to export")
+    raise ExportError(f"run {manifest.run_id} has no kept rows in sft/ or rl/ to export")
 
 
 @dataclass
@@ -167,9 +124,9 @@ class Example:
     spans: list[dict[str, Any]]
 
 
-def examples(run: RunInfo, kind: str) -> Iterator[Example]:
+def examples(files: list[str], kind: str) -> Iterator[Example]:
     """Rows of one split, shard by shard, one batch in memory at a time."""
-    for path in run.files(kind):
+    for path in files:
         pf = pq.ParquetFile(path)
         for batch in pf.iter_batches(batch_size=BATCH_ROWS):
             for row in batch.to_pylist():
@@ -228,21 +185,26 @@ class _ParquetOut:
 class Target:
     """Where one export goes and what it measures on the way."""
 
-    run: RunInfo
+    manifest: Manifest
+    files: list[str]
     kind: str
     out: Path
-    budget: Budget
+    limits: Limits
+
+    @cached_property
+    def vocab_json(self) -> str:
+        return json.dumps(self.manifest.vocab.to_json(), sort_keys=True, ensure_ascii=False)
 
     def rows(self) -> Iterator[tuple[int, Example, list[dict[str, Any]]]]:
         """``(index, example, images fitted to the budget)``, measuring every row."""
-        for index, ex in enumerate(examples(self.run, self.kind)):
-            images, tokens = self.budget.fit(ex.row["images"])
-            self.budget.add(ex.prompt, tokens, ex.response)
+        for index, ex in enumerate(examples(self.files, self.kind)):
+            images, tokens = self.limits.fit(ex.row["images"])
+            self.limits.add(ex.prompt, tokens, ex.response)
             yield index, ex, images
 
     def extra_info(self, index: int, ex: Example) -> dict[str, Any]:
         """What the reward reads (verl's ``extra_info``; TRL and OpenRLHF carry the same)."""
-        row, vocab = ex.row, self.run.vocab
+        row, vocab = ex.row, self.manifest.vocab
         return {
             "index": index,
             "id": row["id"],
@@ -250,8 +212,8 @@ class Target:
             "question": row["question"],
             "answer": row["answer"],
             "choices": row["choices"],
-            "preset": row.get("preset") or self.run.preset,
-            "vocab": self.run.vocab_json,
+            "preset": row.get("preset") or self.manifest.preset,
+            "vocab": self.vocab_json,
             "vocab_hash": vocab.hash,
             "reference": ex.response,
             "reference_token_spans": ex.spans,
@@ -293,8 +255,8 @@ def export_trl(t: Target) -> dict[str, Any]:
     return {"rows": sink.count, "files": ["train.parquet"]}
 
 
-def _dataset_name(run: RunInfo) -> str:
-    return "atlas_" + re.sub(r"\W+", "_", run.run_id).strip("_")
+def _dataset_name(manifest: Manifest) -> str:
+    return "atlas_" + re.sub(r"\W+", "_", manifest.run_id).strip("_")
 
 
 def _jsonl(path: Path, records: Iterator[dict[str, Any]]) -> int:
@@ -310,7 +272,7 @@ def _jsonl(path: Path, records: Iterator[dict[str, Any]]) -> int:
 
 
 def export_llamafactory(t: Target, name: str | None = None) -> dict[str, Any]:
-    name = name or _dataset_name(t.run)
+    name = name or _dataset_name(t.manifest)
     (t.out / "images").mkdir(parents=True, exist_ok=True)
     data = t.out / f"{name}.jsonl"
     count = _jsonl(
@@ -343,7 +305,7 @@ def export_llamafactory(t: Target, name: str | None = None) -> dict[str, Any]:
     }
     atomic_write_json(info_path, info)
     # {token: meaning} for new_special_tokens_config, in id order (JSON is YAML)
-    meanings = json.dumps(t.run.vocab.meanings(), ensure_ascii=False, indent=2)
+    meanings = json.dumps(t.manifest.vocab.meanings(), ensure_ascii=False, indent=2)
     atomic_write_bytes(t.out / TOKEN_MEANINGS, meanings.encode())
     files = [data.name, "dataset_info.json", "images/", TOKEN_MEANINGS]
     return {"rows": count, "files": files, "name": name}
@@ -397,19 +359,24 @@ def export_run(
 ) -> dict[str, Any]:
     """Export a finished run in one trainer's format; returns a summary (also ``export.json``).
 
-    Images are fitted to the run's budget (its ``judge_max_side``, the view at which every
+    Images are fitted to the run's budget (its ``budget_side``, the view at which every
     operation was judged) and, if given, to ``max_pixels``; ``settings.json`` beside the
-    data holds the limits the trainer must be given (see :mod:`atlas_data.store.budget`).
+    data holds the limits the trainer must be given (see :mod:`atlas_data.store.limits`).
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {list(FORMATS)}")
     if max_pixels is not None and max_pixels < QWEN_MIN_PIXELS:
         raise ExportError(f"--max-pixels {max_pixels} is below {QWEN_MIN_PIXELS} (56 x 56)")
-    run = open_run(run_dir)
-    kind = pick_split(run, fmt)
+    try:
+        with open_run(run_dir) as run:
+            manifest = run.finished()
+            kind = pick_split(run, manifest, fmt)
+            files = run.files[kind]
+    except RunNotFound as exc:
+        raise ExportError(str(exc)) from None
     target = Path(out)
     target.mkdir(parents=True, exist_ok=True)
-    t = Target(run, kind, target, Budget(run.budget_side, max_pixels))
+    t = Target(manifest, files, kind, target, Limits(manifest.budget_side, max_pixels))
     if fmt == "trl":
         result = export_trl(t)
     elif fmt == "llamafactory":
@@ -418,15 +385,15 @@ def export_run(
         result = export_verl(t)
     else:
         result = export_openrlhf(t)
-    vocab = run.vocab
+    vocab = manifest.vocab
     atomic_write_json(target / "vocabulary.json", vocab.to_json())
-    limits = t.budget.to_json()
+    limits = t.limits.to_json()
     atomic_write_json(target / SETTINGS, trainer_settings(fmt, limits, vocab, target, result))
     summary = {
         "format": fmt,
-        "run_id": run.run_id,
+        "run_id": manifest.run_id,
         "split": kind,
-        "preset": run.preset,
+        "preset": manifest.preset,
         "vocab_hash": vocab.hash,
         "functional_tokens": list(vocab.tokens),
         "limits": limits,

@@ -7,10 +7,11 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from atlas_data.judgement import ChosenStep
+from atlas_data.rejections import Rejection
 from atlas_data.sources.base import SourceRejection, SourceSample
 from atlas_data.tokens import Vocabulary
-from atlas_data.trajectory import Rendered, Trajectory, agentic_messages
+from atlas_data.trajectory.judgement import ChosenStep
+from atlas_data.trajectory.model import Rendered, Trajectory, agentic_messages
 
 
 def teacher_label(name: str, options: dict[str, Any]) -> str:
@@ -41,25 +42,20 @@ def operation_struct(step: ChosenStep, vocab: Vocabulary) -> dict[str, Any]:
 
 
 def reject_row(
-    run_id: str,
-    item: SourceSample | SourceRejection,
-    stage: str,
-    reason: str,
-    detail: str,
-    raw: str = "",
-    ops: list[dict[str, Any]] | None = None,
+    run_id: str, item: SourceSample | SourceRejection, rejection: Rejection
 ) -> dict[str, Any]:
+    """The rejection row of ``item``: its stage, reason, detail, raw text and trail."""
     return {
         "id": item.id,
         "run_id": run_id,
         "task": item.task,
         "source": item.source,
-        "stage": stage,
-        "reason": reason,
-        "detail": detail[:2000],
+        "stage": rejection.stage,
+        "reason": rejection.reason,
+        "detail": rejection.detail[:2000],
         "question": item.question[:2000],
-        "raw": raw[:20000],
-        "operations": ops or [],
+        "raw": rejection.raw[:20000],
+        "operations": rejection.trail,
     }
 
 

@@ -35,6 +35,7 @@ SPAN = pa.struct(
     [("token", pa.string()), ("operation", pa.string()), ("start", pa.int32()), ("end", pa.int32())]
 )
 IMAGE_COLUMNS = {"images", "observations"}
+REJECTIONS_DOC = "rejections.md"  # generated into docs/ by `atlas-data schemas`
 
 _COMMON = [
     ("id", pa.string()),
@@ -143,8 +144,14 @@ def _json_type(t: pa.DataType) -> dict[str, Any]:
 
 
 def json_schema(kind: str) -> dict[str, Any]:
-    """JSON Schema of one row type, as checked in under ``schemas/``."""
+    """JSON Schema of one row type, as checked in under ``schemas/``. A rejection row's
+    ``stage`` and ``reason`` are enumerations from the catalogue of reasons."""
+    from atlas_data.rejections import CATALOGUE, STAGES
+
     body = _json_type(pa.struct(list(ROW_SCHEMAS[kind])))
+    if kind == "rejects":
+        body["properties"]["stage"] = {"enum": list(STAGES)}
+        body["properties"]["reason"] = {"enum": sorted(CATALOGUE)}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"atlas-data {kind} row",
@@ -154,16 +161,22 @@ def json_schema(kind: str) -> dict[str, Any]:
     }
 
 
-def export_all(directory: Path) -> list[Path]:
-    """Write every generated schema file; the drift test compares these with the repo."""
+def export_all(directory: Path, docs_dir: Path | None = None) -> list[Path]:
+    """Write every generated file: the schemas into ``directory`` and, when given, the table
+    of rejection reasons into ``docs_dir``; the drift test compares them with the repo."""
+    from atlas_data.rejections import docs_table
     from atlas_data.tokens import DEFAULT_VOCABULARY
 
     directory.mkdir(parents=True, exist_ok=True)
     docs: dict[str, Any] = {f"{k}_row.json": json_schema(k) for k in ROW_SCHEMAS}
     docs["functional_tokens.json"] = DEFAULT_VOCABULARY.to_json()
-    written = []
-    for name, doc in docs.items():
-        path = directory / name
-        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        written.append(path)
-    return written
+    texts = {
+        directory / name: json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        for name, doc in docs.items()
+    }
+    if docs_dir is not None:
+        texts[docs_dir / REJECTIONS_DOC] = docs_table()
+    for path, text in texts.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return list(texts)

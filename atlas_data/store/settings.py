@@ -14,7 +14,7 @@ from typing import Any
 
 from atlas_data.tokens import Vocabulary
 
-REWARD_MODULE = "atlas_data.rewards"
+REWARD_MODULE = "atlas_data.train.rewards"
 
 
 def _rl_response(limits: dict[str, Any]) -> int:
@@ -57,7 +57,7 @@ def _llamafactory(
             "init_special_tokens: desc_init_w_noise (embeddings initialised from the "
             "meanings). LLaMA-Factory then registers the tokens as *special*: before any "
             "decoding for a reward, load the trained tokenizer, call "
-            "atlas_data.tokenizer.add_functional_tokens(tokenizer) (it turns them back into "
+            "atlas_data.train.tokenizer.add_functional_tokens(tokenizer) (it turns them back into "
             "plain tokens) and save it",
         ],
     }
@@ -82,7 +82,7 @@ def _verl(limits: dict[str, Any], target: Path, **_: Any) -> dict[str, Any]:
             "verl 0.9 reads reward.custom_reward_function (the top-level "
             "custom_reward_function of older releases is ignored)",
             "a file path works too: reward.custom_reward_function.path=<site-packages>/"
-            "atlas_data/rewards.py",
+            "atlas_data/train/rewards.py",
         ],
     }
 
@@ -93,11 +93,11 @@ def _openrlhf(limits: dict[str, Any], target: Path, **_: Any) -> dict[str, Any]:
         "--input_key": "prompt",
         "--label_key": "label",
         "--apply_chat_template": True,
-        "--remote_rm_url": "<site-packages>/atlas_data/rewards.py",
+        "--remote_rm_url": "<site-packages>/atlas_data/train/rewards.py",
         "--prompt_max_len": limits["prompt_tokens_max"],
         "--generate_max_len": _rl_response(limits),
         "notes": [
-            "reward_func(queries, prompts, labels) in atlas_data/rewards.py reads the label "
+            "reward_func(queries, prompts, labels) in atlas_data/train/rewards.py reads the label "
             "column; images are paths relative to this folder (multimodal forks of "
             "OpenRLHF read an `images` column)",
         ],

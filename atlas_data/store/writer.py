@@ -1,7 +1,4 @@
-"""Crash-safe run directories.
-
-Layout: ``<run>/{sft,rl,rejects}/part-NNNNN.parquet``, ``<run>/_shards/part-NNNNN.json``
-(the shard's completion record) and ``<run>/manifest.json`` (written last).
+"""Crash-safe writing of a run's files (the layout itself is :class:`~atlas_data.store.run.RunDir`).
 
 Every file is written to a dot-prefixed temporary name in the same folder, fsynced, then
 renamed: a crash leaves at most a ``.tmp`` file that no ``*.parquet`` glob reads. A shard
@@ -15,20 +12,15 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from atlas_data.store.schemas import ROW_SCHEMAS, with_hf_metadata
 
-SPLIT_DIRS = ("sft", "rl", "rejects")
-DONE_DIR = "_shards"
-MANIFEST = "manifest.json"
-
-
-def shard_name(index: int) -> str:
-    return f"part-{index:05d}"
+if TYPE_CHECKING:
+    from atlas_data.store.run import RunDir
 
 
 def _fsync_dir(path: Path) -> None:
@@ -158,57 +150,3 @@ class ShardWriter:
             writer.close()
             _temporary(self.run.part(kind, self.index)).unlink(missing_ok=True)
         self._writers.clear()
-
-
-class RunDir:
-    """One run's folder: shard parts, completion records, manifest."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-
-    def part(self, kind: str, index: int) -> Path:
-        return self.root / kind / f"{shard_name(index)}.parquet"
-
-    def done_record(self, index: int) -> Path:
-        return self.root / DONE_DIR / f"{shard_name(index)}.json"
-
-    def is_done(self, index: int) -> bool:
-        return self.done_record(index).exists()
-
-    def shard_writer(self, index: int, kinds: Iterable[str]) -> ShardWriter:
-        return ShardWriter(self, index, kinds)
-
-    def record(self, index: int) -> dict[str, Any]:
-        """The completion record of a finished shard."""
-        record: dict[str, Any] = json.loads(self.done_record(index).read_text())
-        return record
-
-    def records(self) -> list[dict[str, Any]]:
-        folder = self.root / DONE_DIR
-        if not folder.exists():
-            return []
-        return [json.loads(p.read_text()) for p in sorted(folder.glob("part-*.json"))]
-
-    def clean_temporaries(self) -> int:
-        """Remove temp files a crashed writer left behind (never readable as data)."""
-        n = 0
-        for kind in (*SPLIT_DIRS, DONE_DIR, "."):
-            folder = self.root / kind
-            if folder.exists():
-                for tmp in folder.glob(".*.tmp-*"):
-                    tmp.unlink(missing_ok=True)
-                    n += 1
-        return n
-
-    def parquet_files(self, kinds: Iterable[str] = SPLIT_DIRS) -> list[Path]:
-        return [p for k in kinds for p in sorted((self.root / k).glob("part-*.parquet"))]
-
-    def manifest(self) -> dict[str, Any] | None:
-        """The manifest of a finished run, or ``None`` while it is not finished."""
-        path = self.root / MANIFEST
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-    def write_manifest(self, manifest: dict[str, Any]) -> Path:
-        path = self.root / MANIFEST
-        atomic_write_json(path, manifest)
-        return path

@@ -9,7 +9,8 @@ from atlas_data.teacher.base import Teacher
 TEACHERS = ("template", "openai")
 
 
-def build_teacher(name: str, options: dict[str, Any]) -> Teacher:
+def build_teacher(name: str, options: dict[str, Any], budget_side: int) -> Teacher:
+    """The run's teacher; one that reads images is shown them at ``budget_side``."""
     if name == "template":
         from atlas_data.teacher.template import TemplateTeacher
 
@@ -17,5 +18,5 @@ def build_teacher(name: str, options: dict[str, Any]) -> Teacher:
     if name == "openai":
         from atlas_data.teacher.openai import OpenAITeacher
 
-        return OpenAITeacher.from_options(options)
+        return OpenAITeacher.from_options(options, budget_side)
     raise ValueError(f"unknown teacher {name!r}; available: {', '.join(TEACHERS)}")

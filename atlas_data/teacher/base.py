@@ -3,18 +3,20 @@
 A teacher never invents operations. It receives the ones that ran (with result images and
 judgements) and returns one intent sentence and one observation per operation, plus a
 preamble, a conclusion and its answer. Failures are values, not exceptions: a
-:class:`TeachResult` with a ``reason`` becomes a rejection row, and the run goes on.
+:class:`TeachResult` with a :class:`~atlas_data.rejections.Rejection` becomes a rejection
+row, and the run goes on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from PIL import Image
 
-from atlas_data.judgement import ChosenStep
 from atlas_data.llm import Usage
+from atlas_data.rejections import Rejection
+from atlas_data.trajectory.judgement import ChosenStep
 
 
 @dataclass
@@ -46,11 +48,16 @@ class Reasoning:
 
 @dataclass
 class TeachResult:
+    """The reasoning, or the rejection (stage ``teach``, with the raw model text) saying why
+    there is none, and what the request spent."""
+
     reasoning: Reasoning | None
-    reason: str = ""  # rejection code when reasoning is None
-    detail: str = ""
-    raw: str = ""  # the raw model text, kept on rejections for inspection
+    rejection: Rejection | None = None
     usage: Usage = field(default_factory=Usage)
+
+    @classmethod
+    def refused(cls, reason: str, detail: str, raw: str = "", usage: Usage | None = None) -> Self:
+        return cls(None, Rejection(reason, detail, "teach", raw=raw), usage or Usage())
 
 
 class Teacher(Protocol):

@@ -20,7 +20,7 @@ from typing import Any
 from atlas_data.config import DEFAULT_BUDGET_SIDE
 from atlas_data.llm import Completion, Endpoint, EndpointConfig, Prompt, Usage
 from atlas_data.ops import spec_of
-from atlas_data.rejection import Rejection
+from atlas_data.rejections import Rejection
 from atlas_data.teacher.base import Reasoning, StepText, TeachRequest, TeachResult
 
 PROMPT_VERSION = 2
@@ -79,9 +79,9 @@ _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 
 @dataclass(frozen=True)
 class TeacherOptions(EndpointConfig):
-    """``--teacher-opt`` keys of the openai teacher: the endpoint's, plus how to ask."""
+    """``--teacher-opt`` keys of the openai teacher: the endpoint's, plus how to ask. The
+    images it is shown follow the run's budget (``--budget-side``), not an option here."""
 
-    image_max_side: int = DEFAULT_BUDGET_SIDE
     temperature: float = 0.0
     max_tokens: int = 1024
     structured: str = "json_schema"  # json_schema | json_object | none
@@ -167,21 +167,23 @@ def parse_reasoning(completion: Completion) -> TeachResult:
     """Turn a completion into reasoning, or a rejection with a specific reason and the raw text."""
     raw = completion.text
     if completion.refusal:
-        return TeachResult(None, "teacher_refused", completion.refusal[:500], raw or "")
+        return TeachResult.refused("teacher_refused", completion.refusal[:500], raw or "")
     if completion.finish_reason == "content_filter":
-        return TeachResult(None, "teacher_refused", "the endpoint's content filter stopped it", raw)
+        return TeachResult.refused(
+            "teacher_refused", "the endpoint's content filter stopped it", raw
+        )
     if completion.finish_reason == "length":
-        return TeachResult(
-            None, "teacher_truncated", "the answer hit max_tokens (finish_reason=length)", raw
+        return TeachResult.refused(
+            "teacher_truncated", "the answer hit max_tokens (finish_reason=length)", raw
         )
     if not raw.strip():
-        return TeachResult(None, "teacher_empty", f"empty answer ({completion.finish_reason})")
+        return TeachResult.refused("teacher_empty", f"empty answer ({completion.finish_reason})")
     try:
         obj = extract_json(raw, ("preamble", "steps", "answer"))
     except ValueError as exc:
         if _REFUSAL.match(raw):
-            return TeachResult(None, "teacher_refused", raw.strip()[:300], raw)
-        return TeachResult(None, "teacher_malformed", str(exc), raw)
+            return TeachResult.refused("teacher_refused", raw.strip()[:300], raw)
+        return TeachResult.refused("teacher_malformed", str(exc), raw)
     try:
         if not isinstance(obj, dict):
             raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
@@ -202,9 +204,9 @@ def parse_reasoning(completion: Completion) -> TeachResult:
             answer=_str(obj, "answer", ""),
         )
     except ValueError as exc:
-        return TeachResult(None, "teacher_off_format", str(exc), raw)
+        return TeachResult.refused("teacher_off_format", str(exc), raw)
     if not reasoning.answer:
-        return TeachResult(None, "teacher_off_format", "'answer' is empty", raw)
+        return TeachResult.refused("teacher_off_format", "'answer' is empty", raw)
     return TeachResult(reasoning)
 
 
@@ -213,15 +215,15 @@ class OpenAITeacher:
 
     name = "openai"
 
-    def __init__(self, options: TeacherOptions) -> None:
+    def __init__(self, options: TeacherOptions, image_side: int = DEFAULT_BUDGET_SIDE) -> None:
         self.options = options
         self.endpoint = Endpoint(options)
         self.structured = options.structured  # may fall back to "none" on an old server
-        self.image_side = options.image_max_side
+        self.image_side = image_side  # the run's budget: the trainee's view
 
     @classmethod
-    def from_options(cls, options: dict[str, Any]) -> OpenAITeacher:
-        return cls(TeacherOptions.from_options(options))
+    def from_options(cls, options: dict[str, Any], image_side: int) -> OpenAITeacher:
+        return cls(TeacherOptions.from_options(options), image_side)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, **self.options.describe(), "prompt_version": PROMPT_VERSION}
@@ -247,7 +249,7 @@ class OpenAITeacher:
         usage = Usage()
         # Building the prompt hashes every image's pixels: keep it off the event loop.
         prompt = await asyncio.to_thread(
-            build_prompt, request, self.options.image_max_side, self.options.hint_answer
+            build_prompt, request, self.image_side, self.options.hint_answer
         )
         try:
             try:
@@ -261,7 +263,7 @@ class OpenAITeacher:
                 self.structured = "none"
                 completion = await self.endpoint.complete(prompt, self._params(), usage)
         except Rejection as exc:
-            return TeachResult(None, exc.reason, exc.detail, usage=usage)
+            return TeachResult.refused(exc.reason, exc.detail, usage=usage)
         result = parse_reasoning(completion)
         result.usage = usage
         return result

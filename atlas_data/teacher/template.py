@@ -88,10 +88,9 @@ class TemplateTeacher:
         for chosen in request.steps:
             seen = chosen.judgement.seen
             if not seen:
-                return TeachResult(
-                    None,
-                    reason="teacher_no_evidence",
-                    detail=f"{chosen.operation.name}: the judge recorded nothing the result shows",
+                return TeachResult.refused(
+                    "teacher_no_evidence",
+                    f"{chosen.operation.name}: the judge recorded nothing the result shows",
                 )
             spec = spec_of(chosen.operation.name)
             reading = _read_text(chosen.judgement.evidence) and spec.reading_intents

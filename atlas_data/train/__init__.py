@@ -27,7 +27,7 @@ def functional_token_mask(
     ``text.index(completion)`` when ``text`` is the whole rendered chat). Character spans
     become token positions through the tokenizer's offset mapping; a span that covers
     more or fewer than one token is an error (add the tokens first:
-    :func:`atlas_data.tokenizer.add_functional_tokens`).
+    :func:`atlas_data.train.tokenizer.add_functional_tokens`).
     """
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     offsets = encoded["offset_mapping"]
@@ -48,6 +48,10 @@ def functional_token_mask(
 
 def __getattr__(name: str) -> Any:
     if name == "LAGRPOTrainer":
+        from atlas_data.extras import require
+
+        for module in ("torch", "trl"):
+            require(module, "train")
         from atlas_data.train.la_grpo import LAGRPOTrainer
 
         return LAGRPOTrainer

@@ -19,8 +19,8 @@ from typing import Any
 import torch
 from trl import GRPOTrainer
 
-from atlas_data.tokenizer import check_single_ids
 from atlas_data.tokens import Vocabulary, default_vocabulary
+from atlas_data.train.tokenizer import check_single_ids
 
 SUPPORTED_LOSSES = ("grpo", "bnpo", "dr_grpo", "dapo")
 

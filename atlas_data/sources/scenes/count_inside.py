@@ -8,13 +8,13 @@ import random
 
 from PIL import ImageDraw
 
+from atlas_data.ops.geometry import clamp_box
 from atlas_data.ops.spec import Need
 from atlas_data.sources.scenes.kit import (
     Family,
     Scene,
     ask,
     backdrop,
-    clamp_box,
     unit,
     zoom_need,
 )
@@ -67,7 +67,7 @@ def make(rng: random.Random, size: tuple[int, int]) -> Scene:
     ring = [cx - ring_r, cy - ring_r, cx + ring_r, cy + ring_r]
     if small:
         reveals = "the ring's dots appear large enough to tell apart"
-        needs.insert(0, zoom_need(ring, 2 * dot_r, reveals, size, round(10 * u)))
+        needs.insert(0, zoom_need(ring, 2 * dot_r, reveals))
     pad = 3 * dot_r
     objects = [
         {"label": "dot outside", "box": list(clamp_box([x - pad, y - pad, x + pad, y + pad], size))}

@@ -1,5 +1,5 @@
 """What every synthetic family is made of: the scene it returns, its declaration, and the
-drawing kit (colours, placement, fonts, paper and camera) the generators share."""
+drawing kit the generators share (colours, shapes, placement, fonts, paper and camera)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,35 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from atlas_data.ops.spec import Need
 
 RGB = tuple[int, int, int]
 Box = tuple[int, int, int, int]
 TEXT_INK: RGB = (20, 20, 20)
+# Codes avoid glyphs that are easy to confuse at small sizes (0/O, 1/I/L, 2/Z, 5/S, 8/B).
+CODE_ALPHABET = "ACDEFHJKMNPQRTUVWXY34679"
+BOX_LETTERS = "ABCDEFGHJKMNPRSTUVWXYZ"
+# Bright, mutually distinct tag colours; scene clutter is kept muted so none of it reads as
+# a tag of one of these colours.
+TAG_COLOURS: dict[str, RGB] = {
+    "yellow": (250, 215, 30),
+    "cyan": (40, 205, 235),
+    "pink": (250, 120, 195),
+    "orange": (250, 135, 25),
+    "green": (95, 205, 75),
+    "white": (250, 250, 250),
+    "purple": (175, 115, 240),
+}
+SHAPE_COLOURS: dict[str, RGB] = {
+    "red": (215, 35, 35),
+    "blue": (35, 90, 215),
+    "green": (30, 155, 65),
+    "purple": (135, 55, 190),
+    "orange": (245, 150, 20),
+}
+SHAPE_KINDS = ("circle", "square", "triangle", "diamond")
 FONT_FILES = {"sans": "DejaVuSans.ttf", "serif": "DejaVuSerif.ttf", "mono": "DejaVuSansMono.ttf"}
 
 
@@ -86,14 +108,41 @@ def overlaps(a: Sequence[float], b: Sequence[float], gap: float = 0.0) -> bool:
     )
 
 
-def clamp_box(b: Sequence[float], size: tuple[int, int]) -> Box:
-    w, h = size
-    return (
-        max(0, math.floor(b[0])),
-        max(0, math.floor(b[1])),
-        min(w, math.ceil(b[2])),
-        min(h, math.ceil(b[3])),
-    )
+def angle_diff(a: float, b: float) -> float:
+    """Absolute difference of two angles in radians, in [0, pi]."""
+    d = (a - b) % (2 * math.pi)
+    return min(d, 2 * math.pi - d)
+
+
+def shape_points(kind: str, cx: float, cy: float, r: float) -> list[tuple[float, float]]:
+    """The corners of a triangle, diamond or square of radius ``r`` centred on (cx, cy)."""
+    if kind == "triangle":  # centroid at (cx, cy)
+        return [
+            (cx + r * math.cos(math.radians(a)), cy + r * math.sin(math.radians(a)))
+            for a in (-90, 30, 150)
+        ]
+    if kind == "diamond":
+        return [(cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy)]
+    s = r * 0.85  # square: similar visual area to the circle
+    return [(cx - s, cy - s), (cx + s, cy - s), (cx + s, cy + s), (cx - s, cy + s)]
+
+
+def draw_shape(
+    d: ImageDraw.ImageDraw, kind: str, cx: float, cy: float, r: float, fill: RGB
+) -> None:
+    if kind == "circle":
+        d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=fill)
+    else:
+        d.polygon(shape_points(kind, cx, cy, r), fill=fill)
+
+
+def shape_box(kind: str, cx: float, cy: float, r: float) -> list[int]:
+    if kind == "circle":
+        xs, ys = [cx - r, cx + r], [cy - r, cy + r]
+    else:
+        pts = shape_points(kind, cx, cy, r)
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return [math.floor(min(xs)), math.floor(min(ys)), math.ceil(max(xs)), math.ceil(max(ys))]
 
 
 def place(
@@ -178,18 +227,9 @@ def ink_height(font: ImageFont.FreeTypeFont, text: str) -> int:
     return round(bottom - top)
 
 
-def zoom_need(
-    evidence: Sequence[float], detail_px: float, reveals: str, size: tuple[int, int], margin: int
-) -> Need:
-    """A zoom on ``evidence`` (with ``margin``) magnified to fill the trainee's budget."""
-    from atlas_data.config import DEFAULT_BUDGET_SIDE
-    from atlas_data.ops.zoom import factor_for
-
-    box = list(clamp_box([evidence[0] - margin, evidence[1] - margin,
-                          evidence[2] + margin, evidence[3] + margin], size))  # fmt: skip
-    longest = max(box[2] - box[0], box[3] - box[1])
-    factor = round(factor_for(box, DEFAULT_BUDGET_SIDE / longest), 2)
-    return Need("zoom", {"box": box, "factor": factor}, reveals, detail_px, list(evidence))
+def zoom_need(evidence: Sequence[float], detail_px: float, reveals: str) -> Need:
+    """A zoom on ``evidence``: the zoom's spec sizes its box and factor at the run's budget."""
+    return Need("zoom", {}, reveals, detail_px, [float(v) for v in evidence])
 
 
 def multiple_choice(rng: random.Random, answer: str, wrong: Sequence[str]) -> list[str]:

@@ -58,9 +58,7 @@ def make(rng: random.Random, size: tuple[int, int]) -> Scene:
     img = camera(img, rng)
     target = rng.randrange(len(items))
     item, answer = items[target], prices[target]
-    need = zoom_need(
-        lines[item], ink_height(font, answer), f"the {item} line reads {answer}", size, 6
-    )
+    need = zoom_need(lines[item], ink_height(font, answer), f"the {item} line reads {answer}")
     objects = [{"label": f"{i} line", "box": b} for i, b in lines.items() if i != item]
     annotations = {"items": dict(zip(items, prices, strict=True)), "lines": lines, "easy": easy}
     return Scene(img, ask(rng, PHRASINGS, item=item), answer, annotations, [need], objects)

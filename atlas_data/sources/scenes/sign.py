@@ -72,7 +72,7 @@ def make(rng: random.Random, size: tuple[int, int]) -> Scene:
     d.rectangle(board, fill=colour, outline=(40, 40, 40), width=max(1, pad // 3))
     d.text(((board[0] + board[2]) / 2, (board[1] + board[3]) / 2), answer, ink, font, "mm")
     img = camera(img, rng)
-    need = zoom_need(board, ink_height(font, answer), f'the sign reads "{answer}"', size, pad)
+    need = zoom_need(board, ink_height(font, answer), f'the sign reads "{answer}"')
     objects = []
     for _ in range(3):
         ox, oy = rng.randint(0, w - 200), rng.randint(0, h - 120)

@@ -64,7 +64,7 @@ def make(rng: random.Random, size: tuple[int, int]) -> Scene:
     answer = values[r][c]
     target = cell(r + 1, c + 1)
     reveals = f"the cell in row {r + 1}, column {letters[c]} holds {answer}"
-    need = zoom_need(target, ink_height(font, answer), reveals, size, round(4 * u))
+    need = zoom_need(target, ink_height(font, answer), reveals)
     choices = None
     if rng.random() < 0.3:
         choices = multiple_choice(rng, answer, [v for row in values for v in row])

@@ -16,11 +16,12 @@ from typing import Any
 
 from PIL import Image
 
-from atlas_data.config import DEFAULT_BUDGET_SIDE
-from atlas_data.judgement import Judgement
+from atlas_data.config import DEFAULT_BUDGET_SIDE, RunConfig
+from atlas_data.explore.judges import JudgeEntry
 from atlas_data.llm import Endpoint, EndpointConfig, Prompt, Usage
 from atlas_data.ops import Operation
 from atlas_data.sources.base import SourceSample
+from atlas_data.trajectory.judgement import Judgement
 
 JUDGE_SYSTEM = (
     "Answer the question about the image. Reply with the answer only: a word, a number, "
@@ -76,19 +77,17 @@ class AnswerFlipJudge:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_options(
-        cls, teacher_options: dict[str, Any], judge_model: str | None, max_side: int
-    ) -> AnswerFlipJudge:
-        """On the teacher's endpoint (its URL, cache, retries), asking ``judge_model`` or,
-        without one, the teacher's own model."""
-        endpoint = EndpointConfig.of_teacher(teacher_options)
-        model = judge_model or endpoint.model
+    def of_run(cls, config: RunConfig) -> AnswerFlipJudge:
+        """On the teacher's endpoint (its URL, cache, retries), asking ``--judge-model`` or,
+        without one, the teacher's own model, at the run's budget."""
+        endpoint = EndpointConfig.of_teacher(config.teacher_options)
+        model = config.judge_model or endpoint.model
         if not model:
             raise ValueError(
                 "the flip judge asks a model: pass --judge-model NAME (or --model) and "
                 "--base-url URL of an OpenAI-compatible endpoint"
             )
-        return cls(replace(endpoint, model=model), max_side)
+        return cls(replace(endpoint, model=model), config.budget_side)
 
     @property
     def usage(self) -> Usage:
@@ -139,3 +138,11 @@ class AnswerFlipJudge:
 
     def close(self) -> None:
         self.endpoint.close_sync()
+
+
+JUDGE = JudgeEntry(
+    "flip",
+    "asks a model (--judge-model, on the teacher's endpoint) the question before and after "
+    "the operation, at the budget: helpful when the answer turns right",
+    AnswerFlipJudge.of_run,
+)

@@ -19,12 +19,12 @@ from typing import Any
 
 from PIL import Image
 
+from atlas_data.inspect.summary import quality_rows
 from atlas_data.ops import Operation, specs
 from atlas_data.ops.box import apply as draw_box
 from atlas_data.ops.image_io import downscale_to
-from atlas_data.query import OpenRun, open_run
-from atlas_data.summary import quality_rows
-from atlas_data.tokens import Vocabulary
+from atlas_data.store.run import Run, open_run
+from atlas_data.tokens import Vocabulary, default_vocabulary
 
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1"]
 KEPT_COLOR, REJECT_COLOR = "#59a14f", "#e15759"
@@ -196,15 +196,15 @@ def highlight(text: str, spans: Sequence[dict[str, Any]], vocab: Vocabulary) -> 
 # ---------------------------------------------------------------- data
 
 
-def _column(run: OpenRun, sql: str) -> list[Any]:
+def _column(run: Run, sql: str) -> list[Any]:
     return [r[0] for r in run.sql(sql)[1]]
 
 
-def _pairs(run: OpenRun, sql: str) -> list[tuple[str, float]]:
+def _pairs(run: Run, sql: str) -> list[tuple[str, float]]:
     return [(str(a), b) for a, b in run.sql(sql)[1]]
 
 
-def gallery_rows(run: OpenRun, n: int) -> list[dict[str, Any]]:
+def gallery_rows(run: Run, n: int) -> list[dict[str, Any]]:
     """Up to ``n`` kept rows (at least one per task), spread over tasks (round robin), with
     what the gallery needs."""
     if "sft" in run.files:
@@ -290,12 +290,12 @@ def _gallery_item(row: dict[str, Any], vocab: Vocabulary, max_side: int, index: 
     )
 
 
-def build_report(run: str | Path | OpenRun, n_examples: int = 12, max_side: int = 360) -> str:
+def build_report(run: str | Path | Run, n_examples: int = 12, max_side: int = 360) -> str:
     """The whole report as one HTML string."""
-    opened = run if isinstance(run, OpenRun) else open_run(run)
-    manifest = opened.manifest or {}
-    vocab = Vocabulary.of_manifest(manifest)
-    run_id = manifest.get("run_id") or Path(opened.root).name
+    opened = run if isinstance(run, Run) else open_run(run)
+    manifest = opened.manifest
+    vocab = manifest.vocab if manifest else default_vocabulary()
+    run_id = manifest.run_id if manifest else Path(opened.root).name
     kept = _column(opened, "SELECT count(*) FROM kept")[0]
     rejected = _column(opened, "SELECT count(*) FROM rejects")[0]
     total = kept + rejected
@@ -361,22 +361,17 @@ def build_report(run: str | Path | OpenRun, n_examples: int = 12, max_side: int 
         "<tr>" + "".join(f"<td>{html.escape(str(c or ''))[:300]}</td>" for c in r) + "</tr>"
         for r in rejects_table
     )
-    config = manifest.get("config", {})
-    taken = manifest.get("source", {}).get("summary")  # "300 records, 200 taken: --n 200"
-    subtitle = " · ".join(
-        [
-            *(
-                f"{k} {html.escape(str(config[k]))}"
-                for k in ("source", "split", "seed", "teacher", "preset")
-                if k in config
-            ),
-            *([html.escape(str(taken))] if taken else []),
-        ]
-    )
+    subtitle = ""
+    if manifest is not None:
+        c = manifest.config
+        described = [f"source {c.source}", f"split {c.split}", f"seed {c.seed}"]
+        described += [f"teacher {c.teacher}", f"preset {c.preset}"]
+        # the source in words: "300 records, 200 taken: --n 200"
+        subtitle = html.escape(" · ".join([*described, manifest.source.summary]).strip(" ·"))
     card_html = "".join(f"<div class='card'><b>{v}</b><span>{k}</span></div>" for k, v in cards)
     quality = "".join(
         f"<tr><td>{html.escape(k.strip())}</td><td>{html.escape(v)}</td></tr>"
-        for k, v in quality_rows(manifest.get("quality") or {})
+        for k, v in (quality_rows(manifest.quality) if manifest else [])
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -70,8 +70,9 @@ def _round_up(n: int) -> int:
 
 
 @dataclass
-class Budget:
-    """Running maxima over an export's rows."""
+class Limits:
+    """What an export measures over its rows (running maxima), fitting each image to the
+    run's budget side and ``max_pixels`` on the way."""
 
     max_side: int
     max_pixels: int | None

@@ -14,11 +14,12 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from atlas_data.query import RECIPES, RunNotFound, format_rows, open_run, recipe_sql, repl
+from atlas_data.inspect.query import RECIPES, format_rows, recipe_sql, repl
+from atlas_data.store.run import RunNotFound, open_run
 
 
 def _table(columns: list[str], rows: list[tuple[Any, ...]], limit: int = 200) -> Table:
-    from atlas_data.query import to_records
+    from atlas_data.inspect.query import to_records
 
     t = Table(show_header=True, header_style="bold")
     for c in columns:
@@ -83,7 +84,7 @@ def query(
 
 
 def report(run: str, dest: Path, examples: int, out: Console, err: Console) -> int:
-    from atlas_data.report import write_report
+    from atlas_data.inspect.report import write_report
 
     try:
         path = write_report(run, dest, n_examples=examples)
@@ -104,7 +105,7 @@ def publish(
     out: Console,
     err: Console,
 ) -> int:
-    from atlas_data.publish import PublishError, build_folder, resolve_token, upload
+    from atlas_data.inspect.publish import PublishError, build_folder, resolve_token, upload
 
     try:
         if not dry_run:

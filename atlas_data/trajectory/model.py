@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from atlas_data.formats import get_preset
-from atlas_data.judgement import Judgement
 from atlas_data.ops import Operation
 from atlas_data.tokens import Vocabulary
+from atlas_data.trajectory.formats import get_preset
+from atlas_data.trajectory.judgement import Judgement
 
 IMAGE_PLACEHOLDER = "<image>"
 TOOL_CALL_OPEN, TOOL_CALL_CLOSE = "<tool_call>", "</tool_call>"

@@ -1,18 +1,14 @@
-"""Text in the image: where it is, what it says, how tall its glyphs are — and the OCR
-judge, which decides whether a zoom makes the answer legible at the trainee's budget.
+"""Text in the image: where it is, what it says and how tall its glyphs are, measured once
+for the OCR judge, the ``text`` proposer and the annotation judge.
 
 Fully offline: ``rapidocr`` 3.x runs the PP-OCR ONNX models that ship inside its wheel on
 CPU with ``onnxruntime``; the models are loaded by explicit path, so nothing is ever
 downloaded. (``rapidocr-onnxruntime`` 1.4 is avoided: it pulls the GUI ``opencv-python``,
 which clashes with ``opencv-python-headless`` over the ``cv2`` module.)
 
-OCR reads glyphs far smaller than a vision-language model does at the same budget, so
-whether OCR returns the string decides nothing about legibility. What decides is the
-*glyph height* at the budget: the ink of the matched text line is measured in the
-source's pixels (:func:`glyph_height`), scaled to the budget the trainee sees, and
-compared with the reading size (``reading_px``). A zoom helps when it takes the answer's
-glyphs from below the reading size to above it — and the text is then really read in the
-zoomed result, at the budget.
+What the judges compare with the reading size is the *glyph height* of the matched text
+line, measured in the source's pixels (:func:`glyph_height`), never whether OCR returns the
+string: OCR reads glyphs far smaller than a vision-language model does.
 """
 
 from __future__ import annotations
@@ -20,18 +16,14 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from atlas_data.config import DEFAULT_BUDGET_SIDE, DEFAULT_READING_PX
-from atlas_data.judgement import Judgement
-from atlas_data.ops import Operation
-from atlas_data.ops.image_io import downscale_to
-from atlas_data.ops.zoom import budget_scale, zoom_scale
+from atlas_data.ops.geometry import coverage, union
 from atlas_data.sources.base import SourceSample
 
 BILINEAR = Image.Resampling.BILINEAR  # fast; the OCR thresholds were measured with it
@@ -93,12 +85,8 @@ class OcrEngine:
         self._lock = threading.Lock()
 
     def _build(self) -> Any:
-        try:
-            from rapidocr import RapidOCR
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise RuntimeError(
-                "the OCR judge needs rapidocr 3.x and onnxruntime: pip install 'atlas-data[ocr]'"
-            ) from exc
+        from rapidocr import RapidOCR  # a core dependency: the default judges read text
+
         paths = model_paths()
         return RapidOCR(
             params={
@@ -208,23 +196,6 @@ def find_answer(lines: list[Line], answer: str) -> list[Line] | None:
     return None
 
 
-def union(boxes: list[Box]) -> Box:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
-
-
-def coverage(outer: Any, inner: Any) -> float:
-    """Share of ``inner``'s area that lies inside ``outer``."""
-    ix = max(0.0, min(outer[2], inner[2]) - max(outer[0], inner[0]))
-    iy = max(0.0, min(outer[3], inner[3]) - max(outer[1], inner[1]))
-    area = max(1e-9, (inner[2] - inner[0]) * (inner[3] - inner[1]))
-    return ix * iy / area
-
-
 def is_reading_question(sample: SourceSample) -> bool:
     return sample.task in TEXT_TASKS or bool(_READING_WORDS.search(sample.question))
 
@@ -316,108 +287,7 @@ def text_evidence(
         matched = find_answer(lines, answer)
     if not matched:
         return TextEvidence(lines)
-    box = union([ln.box for ln in matched])
+    x0, y0, x1, y1 = union([ln.box for ln in matched])
     heights = [glyph_height(image.crop(ln.box)) for ln in matched]
-    return TextEvidence(lines, box, " ".join(ln.text for ln in matched), max(heights))
-
-
-# ---------------------------------------------------------------- the judge
-
-
-@dataclass
-class OCRJudge:
-    """Helpful when a zoom holds the answer's text and lifts its glyphs from below the
-    reading size at the budget to above it, and OCR then reads the answer in the result."""
-
-    max_side: int = DEFAULT_BUDGET_SIDE
-    reading_px: float = DEFAULT_READING_PX
-    engine: OcrEngine = field(default_factory=shared_engine)
-    name: str = "ocr"
-    needs_pixels: bool = True
-    _cache: dict[tuple[str, int], TextEvidence] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def evidence(self, sample: SourceSample, canvas: Image.Image) -> TextEvidence:
-        key = (sample.id, id(canvas))
-        with self._lock:
-            hit = self._cache.get(key)
-        if hit is None:
-            hit = text_evidence(self.engine, canvas, sample.answer, self.max_side)
-            with self._lock:
-                if len(self._cache) > 64:
-                    self._cache.clear()
-                self._cache[key] = hit
-        return hit
-
-    def _numbers(self, ev: TextEvidence, canvas: Image.Image) -> dict[str, Any]:
-        return {
-            "max_side": self.max_side,
-            "reading_px": self.reading_px,
-            "glyph_px_source": round(ev.glyph_px, 1),
-            "glyph_px_at_budget": round(ev.glyph_px * budget_scale(canvas.size, self.max_side), 2),
-            "text_box": [round(v) for v in ev.box] if ev.box else None,
-        }
-
-    def screen(self, sample: SourceSample, canvas: Image.Image, op: Operation) -> Judgement | None:
-        """The verdict from the parameters and the canvas's text evidence alone: ``None``
-        (abstain) off topic, a rejection, or a provisional accept (the result is read next)."""
-        if op.name not in READING_OPS or not is_reading_question(sample):
-            return None
-        ev = self.evidence(sample, canvas)
-        if not ev.found:
-            # OCR cannot read the answer anywhere (an unusual font, a hard photo): that is
-            # no evidence about the zoom, so abstain; another judge (a given box) decides,
-            # and with none the operation is not kept.
-            return None
-        numbers = self._numbers(ev, canvas)
-        assert ev.box is not None
-        box, factor = op.params["box"], float(op.params.get("factor", 1))
-        held = coverage(box, ev.box)
-        after = ev.glyph_px * zoom_scale(box, factor, self.max_side)
-        numbers.update(coverage=round(held, 3), glyph_px_after=round(after, 2))
-        if numbers["glyph_px_at_budget"] >= self.reading_px:
-            why = "the answer is already legible at the budget"
-        elif held < COVERAGE:
-            why = "the zoom misses part of the answer's text"
-        elif after < self.reading_px:
-            why = "the answer is still below the reading size after the zoom"
-        else:
-            area = (box[2] - box[0]) * (box[3] - box[1])
-            text_area = (ev.box[2] - ev.box[0]) * (ev.box[3] - ev.box[1])
-            return Judgement(
-                True, round(min(1.0, text_area / max(area, 1.0)), 4), self.name, numbers
-            )
-        return Judgement(False, 0.0, self.name, {**numbers, "why": why})
-
-    def judge(
-        self, sample: SourceSample, image: Image.Image, op: Operation, result: Image.Image | None
-    ) -> Judgement | None:
-        first = self.screen(sample, image, op)
-        if first is None or not first.helpful:
-            return first
-        seen = downscale_to(
-            result if result is not None else op.apply(image), self.max_side, BILINEAR
-        )
-        matched = find_answer(self.engine.read(seen), sample.answer)
-        ev = dict(first.evidence)
-        if not matched:
-            ev["why"] = "OCR does not read the answer in the result at the budget"
-            return Judgement(False, 0.0, self.name, ev)
-        text = " ".join(ln.text for ln in matched)
-        ev.update(text=text, seen=f'the text reads "{text}"')
-        return Judgement(True, first.score, self.name, ev)
-
-    def direct(self, sample: SourceSample, image: Image.Image) -> dict[str, Any] | None:
-        """Evidence that the answer is legible with no operation: its glyphs are at least the
-        reading size at the budget, and OCR reads it in the budget image."""
-        if not is_reading_question(sample):
-            return None
-        ev = self.evidence(sample, image)
-        if not ev.found or ev.glyph_px * budget_scale(image.size, self.max_side) < self.reading_px:
-            return None
-        if ev.read_at_budget is None:
-            seen = downscale_to(image, self.max_side, BILINEAR)
-            ev.read_at_budget = find_answer(self.engine.read(seen), sample.answer) is not None
-        if not ev.read_at_budget:
-            return None
-        return {**self._numbers(ev, image), "text": ev.text, "seen": f'the text reads "{ev.text}"'}
+    text = " ".join(ln.text for ln in matched)
+    return TextEvidence(lines, (x0, y0, x1, y1), text, max(heights))

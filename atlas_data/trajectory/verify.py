@@ -1,4 +1,5 @@
-"""Verifiers: each returns ``None`` (pass) or a detail string; the first failure names the reason.
+"""Verifiers: each returns ``None`` (pass) or a detail string; the first failure becomes a
+:class:`~atlas_data.rejections.Rejection` at stage ``verify`` under the verifier's code.
 
 Every check reads token spellings from the run's vocabulary and the layout from the run's
 format preset, so a custom vocabulary or preset is verified by the same code.
@@ -10,9 +11,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from atlas_data.formats import PRESET_TAGS, TOKEN_LIKE, FormatError, get_preset, normalize_answer
+from atlas_data.rejections import Rejection
 from atlas_data.tokens import Vocabulary
-from atlas_data.trajectory import IMAGE_PLACEHOLDER, TOOL_CALL_OPEN, Trajectory
+from atlas_data.trajectory.formats import (
+    PRESET_TAGS,
+    TOKEN_LIKE,
+    FormatError,
+    get_preset,
+    normalize_answer,
+)
+from atlas_data.trajectory.model import IMAGE_PLACEHOLDER, TOOL_CALL_OPEN, Trajectory
 
 # Things that look like special tokens: <|Foo|>, <foo>, </foo>.
 # Pixel coordinates or tool syntax that must not survive into the functional-token form.
@@ -145,10 +153,10 @@ VERIFIERS: tuple[tuple[str, Callable[[Candidate], str | None]], ...] = (
 )
 
 
-def verify(c: Candidate) -> tuple[str, str] | None:
-    """``None`` when every verifier passes, else ``(reason, detail)`` of the first failure."""
+def verify(c: Candidate) -> Rejection | None:
+    """``None`` when every verifier passes, else the rejection of the first failure."""
     for reason, check in VERIFIERS:
         detail = check(c)
         if detail is not None:
-            return reason, detail
+            return Rejection(reason, detail, "verify", raw=c.functional)
     return None

@@ -1,26 +1,28 @@
 """The RL reward: answer correctness, format, and functional-token use.
 
-Dependency-free: only the standard library and :mod:`atlas_data.formats` /
+Dependency-free: only the standard library and :mod:`atlas_data.trajectory.formats` /
 :mod:`atlas_data.tokens` (themselves standard-library only), so a trainer process can load
 it by path without images, Arrow or NumPy. Three trainers' signatures, one score:
 
 * verl 0.9 (``compute_score``), loaded by file path or as a package::
 
-    reward.custom_reward_function.path=pkg://atlas_data.rewards   # or .../atlas_data/rewards.py
+    reward.custom_reward_function.path=pkg://atlas_data.train.rewards
     reward.custom_reward_function.name=compute_score
+
+  (or the file path, ``.../atlas_data/train/rewards.py``).
 
   verl executes a file path without registering the module in ``sys.modules``, so this
   module must not use string annotations (``from __future__ import annotations``) on
   dataclasses: that is why it has none.
 * TRL's ``GRPOTrainer(reward_funcs=[trl_reward])``: the export's ``answer`` and
   ``extra_info`` columns arrive as keyword arguments.
-* OpenRLHF's ``--remote_rm_url .../atlas_data/rewards.py`` (``reward_func``), with the
+* OpenRLHF's ``--remote_rm_url .../atlas_data/train/rewards.py`` (``reward_func``), with the
   export's ``label`` column (``--label_key label``).
 
 Chat-template control tokens (``<|im_end|>``, ``<|eot_id|>``… see
-:data:`atlas_data.formats.CHAT_CONTROL_TOKENS`, plus ``extra_info["control_tokens"]``) are
-removed before scoring: a completion decoded with or without ``skip_special_tokens`` scores
-the same.
+:data:`atlas_data.trajectory.formats.CHAT_CONTROL_TOKENS`, plus
+``extra_info["control_tokens"]``) are removed before scoring: a completion decoded with or
+without ``skip_special_tokens`` scores the same.
 
 The run's preset and vocabulary travel in ``extra_info`` (``preset``, ``vocab`` as JSON,
 ``reference_token_count``: the verl export writes them); without them the defaults apply.
@@ -51,7 +53,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
-from atlas_data.formats import (
+from atlas_data.tokens import Vocabulary, default_vocabulary
+from atlas_data.trajectory.formats import (
     BOXED,
     CHAT_CONTROL_TOKENS,
     DEFAULT_PRESET,
@@ -61,7 +64,6 @@ from atlas_data.formats import (
     get_preset,
     normalize_answer,
 )
-from atlas_data.tokens import Vocabulary, default_vocabulary
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,14 @@ from typing import Any
 
 from atlas_data import __version__
 from atlas_data.config import RunConfig
+from atlas_data.explore import judge_names, proposer_names
 from atlas_data.llm import Usage
-from atlas_data.pipeline import ShardProcessor
+from atlas_data.run.shard import ShardProcessor
 from atlas_data.sources import build_source, source_items, source_size
 from atlas_data.sources.base import Source
+from atlas_data.store.manifest import Counts, Manifest, Quality, SourceTaken, Timing
+from atlas_data.store.run import RunDir
 from atlas_data.store.schemas import ROW_SCHEMAS, SCHEMA_VERSION, schema_hash
-from atlas_data.store.writer import RunDir
 from atlas_data.teacher import build_teacher
 from atlas_data.teacher.base import Teacher
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
@@ -55,14 +57,21 @@ class RunPlan:
         vocab = Vocabulary.load(config.vocab_path) if config.vocab_path else DEFAULT_VOCABULARY
         # What the teacher says it is (model, endpoint, prompt version...; never a key): a
         # new prompt version is a new run, not a resumed one with mixed prompts.
-        teacher = build_teacher(config.teacher, config.teacher_options).describe()
+        teacher = build_teacher(config.teacher, config.teacher_options, config.budget_side)
         source = build_source(config.source, config.source_options, config.n, config.seed)
-        identity = {**config.rows_identity(), "teacher_identity": teacher, "vocab_hash": vocab.hash}
+        identity = {
+            **config.rows_identity(),
+            # the judges and proposers in force, not "default": a changed default is a new run
+            "judges": judge_names(config),
+            "proposers": proposer_names(config),
+            "teacher_identity": teacher.describe(),
+            "vocab_hash": vocab.hash,
+        }
         identity.pop("vocab_path")
         blob = json.dumps(identity, sort_keys=True, default=str)
         digest = hashlib.sha256(blob.encode()).hexdigest()[:10]
         run_id = config.run_id or f"{config.source}-{config.split}-{digest}"
-        return cls(config, source, vocab, teacher, run_id, source_size(source), identity)
+        return cls(config, source, vocab, teacher.describe(), run_id, source_size(source), identity)
 
     @property
     def run_dir(self) -> RunDir:
@@ -109,7 +118,8 @@ def process_shard(
     items: Iterator[Any] = source_items(plan.source, start, stop)
     processor = ShardProcessor(plan.config, plan.run_id, plan.vocab, set(seen))
     own = teacher is None
-    teach = teacher or build_teacher(plan.config.teacher, plan.config.teacher_options)
+    config = plan.config
+    teach = teacher or build_teacher(config.teacher, config.teacher_options, config.budget_side)
     writer = plan.run_dir.shard_writer(index, (*plan.config.kinds(), "rejects"))
 
     async def go() -> Any:
@@ -182,7 +192,7 @@ def run_shard(
     return process_shard(plan, index, predecessor_keys(plan.run_dir.records(), index), on_item)
 
 
-def drive(plan: RunPlan, map_shards: MapShards, wave: int = 1) -> dict[str, Any]:
+def drive(plan: RunPlan, map_shards: MapShards, wave: int = 1) -> Manifest:
     """Run (or resume) every shard not done yet, repair cross-shard dedup, write the manifest.
 
     A source of known size is mapped in one call; a stream of unknown length in waves of
@@ -222,15 +232,13 @@ def in_order(plan: RunPlan, on_item: Callable[[], None] | None = None) -> MapSha
     return map_shards
 
 
-def run(config: RunConfig, on_item: Callable[[], None] | None = None) -> dict[str, Any]:
+def run(config: RunConfig, on_item: Callable[[], None] | None = None) -> Manifest:
     """Run (or resume) a whole run in this process; returns the manifest."""
     plan = RunPlan.resolve(config)
     return drive(plan, in_order(plan, on_item))
 
 
-def finalize(
-    plan: RunPlan, wall_seconds: float | None = None, processed: int = 0
-) -> dict[str, Any]:
+def finalize(plan: RunPlan, wall_seconds: float | None = None, processed: int = 0) -> Manifest:
     """Aggregate completion records into the manifest (written last, atomically).
 
     ``processed`` (the samples of the shards this invocation ran, not resumed ones) over
@@ -254,51 +262,51 @@ def finalize(
         usage.add(Usage(**r.get("usage", {})))
     samples = sum(r["samples"] for r in records)
     kept = sum(r["kept"] for r in records)
-    manifest = {
-        "run_id": plan.run_id,
-        "atlas_data_version": __version__,
-        "complete": not missing,
-        "missing_shards": missing,
-        "config": plan.config.public(),
-        "preset": plan.config.preset,
-        "teacher": plan.teacher_identity,
-        "vocabulary": plan.vocab.to_json(),
-        "vocab_hash": plan.vocab.hash,
-        "schema_version": SCHEMA_VERSION,
-        "schemas": {k: schema_hash(s) for k, s in ROW_SCHEMAS.items()},
-        "source": {
-            "records": plan.records_in_source,
-            "taken": plan.total if plan.total is not None else samples,
-            "n": plan.config.n,
-            "summary": plan.taken(),
-        },
-        "counts": {
-            "samples": samples,
-            "kept": kept,
-            "rejected": samples - kept,
-            "kept_fraction": round(kept / samples, 4) if samples else 0.0,
-            "rejected_by_reason": dict(sorted(totals["reasons"].items())),
-            "tokens": dict(totals["tokens"]),
-            "operations": dict(totals["operations"]),
-            "tasks": dict(sorted(totals["tasks"].items())),
-        },
-        "quality": quality(kept, sum(r.get("direct", 0) for r in records), totals),
-        "teacher_usage": usage.to_json(),
-        "timing": {
-            "shard_seconds": round(sum(r["seconds"] for r in records), 3),
-            "wall_seconds": round(wall_seconds, 3) if wall_seconds is not None else None,
-            "samples_this_run": processed,
-            "samples_per_second": round(processed / wall_seconds, 3)
+    manifest = Manifest(
+        run_id=plan.run_id,
+        config=plan.config,
+        atlas_data_version=__version__,
+        complete=not missing,
+        missing_shards=missing,
+        preset=plan.config.preset,
+        teacher=plan.teacher_identity,
+        vocabulary=plan.vocab.to_json(),
+        vocab_hash=plan.vocab.hash,
+        schema_version=SCHEMA_VERSION,
+        schemas={k: schema_hash(s) for k, s in ROW_SCHEMAS.items()},
+        source=SourceTaken(
+            records=plan.records_in_source,
+            taken=plan.total if plan.total is not None else samples,
+            n=plan.config.n,
+            summary=plan.taken(),
+        ),
+        counts=Counts(
+            samples=samples,
+            kept=kept,
+            rejected=samples - kept,
+            kept_fraction=round(kept / samples, 4) if samples else 0.0,
+            rejected_by_reason=dict(sorted(totals["reasons"].items())),
+            tokens=dict(totals["tokens"]),
+            operations=dict(totals["operations"]),
+            tasks=dict(sorted(totals["tasks"].items())),
+        ),
+        quality=quality(kept, sum(r.get("direct", 0) for r in records), totals),
+        teacher_usage=usage,
+        timing=Timing(
+            shard_seconds=round(sum(r["seconds"] for r in records), 3),
+            wall_seconds=round(wall_seconds, 3) if wall_seconds is not None else None,
+            samples_this_run=processed,
+            samples_per_second=round(processed / wall_seconds, 3)
             if wall_seconds and processed
             else None,
-        },
-        "files": sorted(str(p.relative_to(run.root)) for p in run.parquet_files()),
-    }
+        ),
+        files=sorted(str(p.relative_to(run.root)) for p in run.parquet_files()),
+    )
     run.write_manifest(manifest)
     return manifest
 
 
-def quality(kept: int, direct: int, totals: dict[str, Counter[str]]) -> dict[str, Any]:
+def quality(kept: int, direct: int, totals: dict[str, Counter[str]]) -> Quality:
     """What a researcher checks first: how many operations a trajectory chains, how many
     answer directly, what each proposer put forward and had chosen, what each judge said,
     and how often a chosen zoom holds the source's own evidence region."""
@@ -313,22 +321,22 @@ def quality(kept: int, direct: int, totals: dict[str, Counter[str]]) -> dict[str
         elif kind == "judge":
             judges.setdefault(name, {"accept": 0, "reject": 0, "abstain": 0})[what] = count
     known, held = explored["evidence:zooms_known"], explored["evidence:zooms_containing"]
-    return {
-        "operations_per_trajectory": dict(sorted(chains.items(), key=lambda kv: int(kv[0]))),
-        "mean_operations": round(ops / kept, 3) if kept else 0.0,
-        "multi_operation_share": round(sum(c for n, c in chains.items() if int(n) >= 2) / kept, 4)
+    return Quality(
+        operations_per_trajectory=dict(sorted(chains.items(), key=lambda kv: int(kv[0]))),
+        mean_operations=round(ops / kept, 3) if kept else 0.0,
+        multi_operation_share=round(sum(c for n, c in chains.items() if int(n) >= 2) / kept, 4)
         if kept
         else 0.0,
-        "direct": direct,
-        "direct_share": round(direct / kept, 4) if kept else 0.0,
-        "proposers": proposers,
-        "judges": judges,
-        "evidence_containment": {
+        direct=direct,
+        direct_share=round(direct / kept, 4) if kept else 0.0,
+        proposers=proposers,
+        judges=judges,
+        evidence_containment={
             "zooms_with_known_evidence": known,
             "zooms_containing_it": held,
             "share": round(held / known, 4) if known else None,
         },
-    }
+    )
 
 
 def run_folder(config: RunConfig) -> Path:

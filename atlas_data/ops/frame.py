@@ -1,40 +1,26 @@
-"""The judgement contract: why an operation was (or was not) judged helpful, and the
-frame of coordinates each step of a chain works in."""
+"""The canvas a step of a chain works on, and how its pixels map to the source's.
+
+Each operation's spec says what its result does to the frame (``OpSpec.reframe``): a zoom
+opens a new frame (offset and magnified), a drawing keeps it, a rotation makes the mapping
+more than a crop. Needs written in the source's pixels reach a later step through
+:meth:`Frame.need`, with the spec's own coordinate mapping.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image
+if TYPE_CHECKING:
+    from PIL import Image
 
-from atlas_data.ops import Operation, specs
-from atlas_data.ops.spec import Need
-
-
-@dataclass(frozen=True)
-class Judgement:
-    """One judge's verdict (or several judges' combined) and its numbers.
-
-    ``evidence`` holds what the judge measured and, under ``seen``, one clause on what the
-    result shows (the text it read, the marks placed...), from which observations are
-    written; ``why`` says why it refused.
-    """
-
-    helpful: bool
-    score: float
-    judge: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def seen(self) -> str:
-        return str(self.evidence.get("seen") or "").strip()
+    from atlas_data.ops import Operation
+    from atlas_data.ops.spec import Need
 
 
 @dataclass(frozen=True)
 class Frame:
-    """The canvas a step works on: its size, and how its pixels map to the source's
-    (``source = origin + canvas / scale``). Each zoom of a chain opens a new frame."""
+    """A canvas: its size, and ``source = origin + canvas / scale``."""
 
     size: tuple[int, int]
     origin: tuple[float, float] = (0.0, 0.0)
@@ -42,19 +28,10 @@ class Frame:
     exact: bool = True  # False once a rotation made the mapping more than a crop
 
     def after(self, op: Operation, result: Image.Image) -> Frame:
-        """The frame of ``op``'s result."""
-        if op.name == "zoom":
-            box, f = op.params["box"], float(op.params.get("factor", 1))
-            ox, oy = self.origin
-            return Frame(
-                result.size,
-                (ox + box[0] / self.scale, oy + box[1] / self.scale),
-                self.scale * f,
-                self.exact,
-            )
-        if result.size != self.size:
-            return Frame(result.size, self.origin, self.scale, False)
-        return self
+        """The frame of ``op``'s result (the operation's spec decides)."""
+        from atlas_data.ops import spec_of
+
+        return spec_of(op.name).reframe(dict(op.params), self, result.size)
 
     def point(self, p: Any) -> list[float]:
         """A source-pixel point in this frame's pixels."""
@@ -66,6 +43,8 @@ class Frame:
         and detail size, so a later step of a chain is proposed and judged where it runs."""
         if self.origin == (0.0, 0.0) and self.scale == 1.0:
             return need
+        from atlas_data.ops import specs
+
         spec = specs().get(need.op)
         params = spec.map_coords(need.params, self.point) if spec else dict(need.params)
         return replace(
@@ -96,12 +75,12 @@ class Frame:
         }
 
 
-@dataclass
-class ChosenStep:
-    """An operation that ran on its frame's canvas, its result, and the proof it helped."""
+def keep_frame(params: dict[str, Any], frame: Frame, size: tuple[int, int]) -> Frame:
+    """A result of the same size is the same canvas (drawings, contrast); any other size is
+    a new canvas whose mapping is no longer a crop."""
+    return frame if size == frame.size else replace(frame, size=size, exact=False)
 
-    operation: Operation
-    result: Image.Image
-    judgement: Judgement
-    proposer: str = "boxes"
-    frame: Frame | None = None
+
+def inexact_frame(params: dict[str, Any], frame: Frame, size: tuple[int, int]) -> Frame:
+    """A result whose pixels no longer map to the source by offset and scale (a rotation)."""
+    return replace(frame, size=size, exact=False)

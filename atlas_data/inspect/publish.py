@@ -22,9 +22,9 @@ import pyarrow.parquet as pq
 import yaml
 
 from atlas_data.config import is_secret
-from atlas_data.query import open_run
+from atlas_data.store.manifest import Manifest
+from atlas_data.store.run import RunNotFound, open_run
 from atlas_data.store.schemas import ROW_SCHEMAS, hf_features
-from atlas_data.tokens import Vocabulary
 
 CONFIGS = ("sft", "rl")
 LOCAL_FIELDS = ("out", "vocab_path")  # paths on the machine that made the run
@@ -85,13 +85,13 @@ def _dataset_info(kind: str, features: dict[str, Any], rows: int, size: int) -> 
 
 def dataset_card(
     repo_id: str,
-    manifest: dict[str, Any],
+    manifest: Manifest,
     configs: dict[str, dict[str, Any]],
     rejects: list[tuple[str, str, int]],
     license: str,
 ) -> str:
     """The README.md of the dataset repo: YAML front matter, then a human description."""
-    vocab = Vocabulary.of_manifest(manifest)
+    vocab = manifest.vocab
     rows = max((c["rows"] for c in configs.values()), default=0)  # sft and rl share samples
     size = next(
         label
@@ -120,8 +120,8 @@ def dataset_card(
             _dataset_info(kind, c["features"], c["rows"], c["bytes"]) for kind, c in configs.items()
         ],
     }
-    counts = manifest.get("counts", {})
-    config = public_config(manifest.get("config", {}))
+    counts = manifest.counts
+    config = public_config(manifest.config.public())
     lines = [
         "---",
         yaml.safe_dump(front, sort_keys=False, allow_unicode=True).rstrip(),
@@ -158,7 +158,7 @@ def dataset_card(
         "",
         "Add these to your tokenizer as plain added tokens, one id each and *not* special "
         "(decoding with `skip_special_tokens=True` would delete special ones before a reward "
-        "sees them): `atlas_data.tokenizer.add_functional_tokens(tokenizer)`. The full "
+        "sees them): `atlas_data.train.tokenizer.add_functional_tokens(tokenizer)`. The full "
         "vocabulary, with the parameter schema of each operation, is in "
         "`functional_tokens.json`.",
         "",
@@ -173,13 +173,13 @@ def dataset_card(
         "",
         "| what | n |",
         "|---|---|",
-        f"| source samples | {counts.get('samples', '-')} |",
-        f"| kept | {counts.get('kept', '-')} |",
-        f"| rejected | {counts.get('rejected', '-')} |",
+        f"| source samples | {counts.samples} |",
+        f"| kept | {counts.kept} |",
+        f"| rejected | {counts.rejected} |",
         *[f"| rejected: {stage}/{_md(reason)} | {n} |" for stage, reason, n in rejects],
-        *[f"| token `{_md(t)}` | {n} |" for t, n in counts.get("tokens", {}).items()],
-        *[f"| operation `{o}` | {n} |" for o, n in counts.get("operations", {}).items()],
-        *[f"| task `{_md(t)}` | {n} |" for t, n in counts.get("tasks", {}).items()],
+        *[f"| token `{_md(t)}` | {n} |" for t, n in counts.tokens.items()],
+        *[f"| operation `{o}` | {n} |" for o, n in counts.operations.items()],
+        *[f"| task `{_md(t)}` | {n} |" for t, n in counts.tasks.items()],
         "",
         "## Features",
         "",
@@ -199,13 +199,13 @@ def dataset_card(
         "",
         "## Run summary",
         "",
-        f"- run id: `{manifest.get('run_id', '-')}`",
-        f"- atlas-data version: `{manifest.get('atlas_data_version', '-')}`",
-        f"- output format preset: `{manifest.get('preset', '-')}`",
-        f"- schema version: `{manifest.get('schema_version', '-')}`, "
-        f"row schema hashes: `{json.dumps(manifest.get('schemas', {}), sort_keys=True)}`",
-        f"- complete: `{manifest.get('complete', '-')}`",
-        f"- throughput: {manifest.get('timing', {}).get('samples_per_second', '-')} samples/s",
+        f"- run id: `{manifest.run_id}`",
+        f"- atlas-data version: `{manifest.atlas_data_version or '-'}`",
+        f"- output format preset: `{manifest.preset}`",
+        f"- schema version: `{manifest.schema_version}`, "
+        f"row schema hashes: `{json.dumps(manifest.schemas, sort_keys=True)}`",
+        f"- complete: `{manifest.complete}`",
+        f"- throughput: {manifest.timing.samples_per_second or '-'} samples/s",
         "",
     ]
     return "\n".join(lines)
@@ -228,16 +228,14 @@ def build_folder(
     opened = open_run(run)
     try:
         folder = Path(out) if out else default_out(run)
-        manifest = opened.manifest or {}
-        if not manifest:
+        try:
+            manifest = opened.finished()
+        except RunNotFound as exc:
+            raise PublishError(str(exc)) from None
+        if not manifest.complete:
             raise PublishError(
-                f"{run} has no manifest.json: finish the run first (rerun the same "
-                "`atlas-data run` command; it resumes and writes the manifest)"
-            )
-        if not manifest.get("complete", True):
-            raise PublishError(
-                f"run {manifest.get('run_id')} is incomplete (missing shards "
-                f"{manifest.get('missing_shards')}); rerun it to finish before publishing"
+                f"run {manifest.run_id} is incomplete (missing shards "
+                f"{manifest.missing_shards}); rerun it to finish before publishing"
             )
         for stale in ("data", "README.md", "functional_tokens.json"):
             target = folder / stale
@@ -271,7 +269,7 @@ def build_folder(
                 "SELECT stage, reason, count(*) n FROM rejects GROUP BY ALL ORDER BY n DESC, reason"
             )[1]
         ]
-        vocab_doc = Vocabulary.of_manifest(manifest).to_json()
+        vocab_doc = manifest.vocab.to_json()
         (folder / "functional_tokens.json").write_text(
             json.dumps(vocab_doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )

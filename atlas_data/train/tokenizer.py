@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from atlas_data.extras import require
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary, added_tokens
 
 PROBE = "I zoom in.\n{token}\nNow it is legible."
@@ -32,7 +33,7 @@ def _ids(tokenizer: Any, text: str) -> list[int]:
 
 def add_functional_tokens(tokenizer: Any, vocab: Vocabulary = DEFAULT_VOCABULARY) -> dict[str, int]:
     """Add ``vocab``'s tokens as plain added tokens; return ``{token: id}``. Idempotent."""
-    from tokenizers import AddedToken
+    AddedToken = require("tokenizers", "tokenizer").AddedToken  # noqa: N806 - a class
 
     if not hasattr(tokenizer, "add_tokens") or not hasattr(tokenizer, "encode"):
         raise TokenizerError(
@@ -96,7 +97,7 @@ def hf_added_tokens(vocab: Vocabulary = DEFAULT_VOCABULARY) -> dict[str, Any]:
         "meanings": vocab.meanings(),
         "vocab_hash": vocab.hash,
         "python": (
-            "from atlas_data.tokenizer import add_functional_tokens; "
+            "from atlas_data.train.tokenizer import add_functional_tokens; "
             "add_functional_tokens(tokenizer, vocab); "
             "model.resize_token_embeddings(len(tokenizer))"
         ),

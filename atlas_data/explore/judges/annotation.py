@@ -16,13 +16,14 @@ from typing import Any
 
 from PIL import Image
 
-from atlas_data.config import DEFAULT_BUDGET_SIDE, DEFAULT_READING_PX
-from atlas_data.explore.ocr import glyph_height, is_reading_question
-from atlas_data.judgement import Judgement
+from atlas_data.config import Budget
+from atlas_data.explore.judges import JudgeEntry
+from atlas_data.explore.text import glyph_height, is_reading_question
 from atlas_data.ops import Operation, specs
 from atlas_data.ops.spec import MatchContext, Need
-from atlas_data.ops.zoom import budget_scale, evidence_box, evidence_px
+from atlas_data.ops.zoom import evidence_box, evidence_px
 from atlas_data.sources.base import SourceSample
+from atlas_data.trajectory.judgement import Judgement
 
 
 class AnnotationJudge:
@@ -31,11 +32,8 @@ class AnnotationJudge:
     name = "annotation"
     needs_pixels = False
 
-    def __init__(
-        self, max_side: int = DEFAULT_BUDGET_SIDE, reading_px: float = DEFAULT_READING_PX
-    ) -> None:
-        self.max_side = max_side
-        self.reading_px = reading_px
+    def __init__(self, budget: Budget | None = None) -> None:
+        self.budget = budget or Budget()
 
     def needs(self, sample: SourceSample, image: Image.Image) -> list[Need]:
         """The sample's needs, a zoom on text given the glyph height measured in its box (a
@@ -57,7 +55,7 @@ class AnnotationJudge:
         if not sample.needs:
             return None  # nothing annotated: no opinion
         spec = specs().get(op.name)
-        ctx = MatchContext(image.size, self.max_side, self.reading_px)
+        ctx = MatchContext.of(image.size, self.budget)
         best: Judgement | None = None
         for index, need in enumerate(self.needs(sample, image)):
             if need.op != op.name or spec is None:
@@ -79,9 +77,18 @@ class AnnotationJudge:
         needs = self.needs(sample, image)
         if not needs or any(n.op != "zoom" for n in needs):
             return None
-        scale = budget_scale(image.size, self.max_side)
+        scale = self.budget.scale(image.size)
         sizes = [evidence_px(n) * scale for n in needs]
-        if min(sizes) < self.reading_px:
+        if min(sizes) < self.budget.reading_px:
             return None
         seen = "; ".join(n.reveals for n in needs if n.reveals)
         return {"evidence_px_at_budget": round(min(sizes), 2), "seen": seen}
+
+
+JUDGE = JudgeEntry(
+    "annotation",
+    "the source's own needs (boxes, points, constructions), matched by each operation's "
+    "spec and its rule of when it helps at the budget",
+    lambda config: AnnotationJudge(config.budget()),
+    default=True,
+)

@@ -6,7 +6,7 @@ Memory is bounded by a window, not by the shard: at most ``window`` items are in
 pixels live only inside :meth:`ShardProcessor.prepare` (a worker thread), and what waits
 on the teacher is encoded bytes plus images at the teacher's own size. Rows leave in
 source order, so files and dedup decisions do not depend on which call returned first.
-This module never imports Prefect; :mod:`atlas_data.driver` drives shards through it.
+This module never imports Prefect; :mod:`atlas_data.run.driver` drives shards through it.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from atlas_data.config import RunConfig
 from atlas_data.explore import build_judges, build_proposers, explore
 from atlas_data.llm import TeacherUnavailable, Usage
 from atlas_data.ops.image_io import STORABLE_FORMATS, downscale_to, encode_png, load_image
-from atlas_data.rejection import Rejection
+from atlas_data.rejections import Rejection
+from atlas_data.run.outcome import Outcome, ShardStats
 from atlas_data.sources.base import SourceItem, SourceRejection, SourceSample, check_text
-from atlas_data.store.outcome import Outcome, ShardStats
 from atlas_data.store.rows import (
     image_struct,
     kept_rows,
@@ -39,8 +39,8 @@ from atlas_data.store.rows import (
 from atlas_data.store.writer import ShardWriter
 from atlas_data.teacher.base import Teacher, TeachRequest, TeachResult
 from atlas_data.tokens import Vocabulary
-from atlas_data.trajectory import Step, Trajectory, user_prompt
-from atlas_data.verify import Candidate, check_duplicate, dedup_key, verify
+from atlas_data.trajectory.model import Step, Trajectory, user_prompt
+from atlas_data.trajectory.verify import Candidate, check_duplicate, dedup_key, verify
 
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 
@@ -64,6 +64,7 @@ class ShardProcessor:
     def __init__(self, config: RunConfig, run_id: str, vocab: Vocabulary, seen: set[str]) -> None:
         self.config, self.run_id, self.vocab = config, run_id, vocab
         self.kinds = config.kinds()
+        self.budget = config.budget()
         self.judges = build_judges(config)
         self.proposers = build_proposers(config)
         self.explored: Counter[str] = Counter()
@@ -73,7 +74,7 @@ class ShardProcessor:
 
     def _load(self, item: SourceItem) -> tuple[SourceSample, Image.Image, str, Any]:
         if isinstance(item, SourceRejection):
-            raise Rejection(item.reason, item.detail, "load")
+            raise item.rejection
         check_text(item)
         if isinstance(item.image, Image.Image):
             return item, item.image.convert("RGB"), item.id, None
@@ -88,15 +89,26 @@ class ShardProcessor:
         sample, image, sha, original = self._load(item)
         try:
             found = explore(
-                sample, image, self.judges, self.vocab, self.config.seed, self.proposers
+                sample,
+                image,
+                self.judges,
+                self.vocab,
+                self.config.seed,
+                self.proposers,
+                self.budget,
             )
         except Rejection as exc:  # a model judge's request failed for good
             raise exc.at("explore") from exc
         with self._lock:
             self.explored.update(found.counts)
-        trail = [{**t, "token": self.vocab.token_for(t["name"]), "frame": ""} for t in found.trail]
-        if found.reason and found.direct is None:
-            raise Rejection(found.reason, found.detail, "explore", trail)
+        refused = found.rejection
+        trail = []
+        if refused is not None:
+            trail = [
+                {**t, "token": self.vocab.token_for(t["name"]), "frame": ""} for t in refused.trail
+            ]
+            if found.direct is None:
+                raise refused.with_trail(trail)
         data, ext = original or (encode_png(image), "png")
         observations = [
             image_struct(encode_png(s.result), f"{sample.id}-op{k}.png")
@@ -124,7 +136,7 @@ class ShardProcessor:
             sha,
             image_struct(data, f"{sample.id}.{ext}"),
             observations,
-            found.detail if found.direct else "",
+            refused.detail if refused is not None and found.direct else "",
             trail if found.direct else [],
         )
 
@@ -134,16 +146,17 @@ class ShardProcessor:
         ops = [operation_struct(s, self.vocab) for s in steps]
         usage = result.usage
 
-        def rejected(stage: str, reason: str, detail: str, raw: str) -> Outcome:
-            row = reject_row(self.run_id, sample, stage, reason, detail, raw, ops)
+        def rejected(rejection: Rejection) -> Outcome:
+            row = reject_row(self.run_id, sample, rejection.with_trail(ops))
             return Outcome(reject=row, usage=usage)
 
         r = result.reasoning
         if r is None:
-            return rejected("teach", result.reason, result.detail, result.raw)
+            assert result.rejection is not None
+            return rejected(result.rejection)
         if len(r.steps) != len(steps):
             detail = f"teacher wrote {len(r.steps)} steps for {len(steps)} operations"
-            return rejected("teach", "teacher_step_mismatch", detail, result.raw)
+            return rejected(Rejection("teacher_step_mismatch", detail, "teach"))
         traj = Trajectory(
             question=sample.question,
             preamble=r.preamble,
@@ -163,7 +176,7 @@ class ShardProcessor:
         )
         failure = verify(candidate)
         if failure is not None:
-            return rejected("verify", *failure, functional.text)
+            return rejected(failure)
         rows = kept_rows(
             self.run_id,
             sample,
@@ -181,19 +194,19 @@ class ShardProcessor:
         )
         detail = check_duplicate(replace(candidate, seen={key})) or ""
         duplicate = reject_row(
-            self.run_id, sample, "verify", "duplicate", detail, functional.text, ops
+            self.run_id,
+            sample,
+            Rejection("duplicate", detail, "verify", ops, raw=functional.text),
         )
         over_quota, proof = None, p.request.direct or {}
         if direct:
-            over_quota = reject_row(
-                self.run_id,
-                sample,
-                "explore",
-                "no_helpful_operation",
+            detail = (
                 f"{p.no_help}; the {proof.get('judge')} judge verified the answer with no "
                 f"operation ({proof.get('seen') or 'no clause'}), but direct answers already "
-                f"make up --direct-share {self.config.direct_share} of the shard",
-                ops=p.trail,
+                f"make up --direct-share {self.config.direct_share} of the shard"
+            )
+            over_quota = reject_row(
+                self.run_id, sample, Rejection("no_helpful_operation", detail, "explore", p.trail)
             )
         return Outcome(rows, None, key, duplicate, usage, over_quota)
 
@@ -244,14 +257,13 @@ class ShardProcessor:
             try:
                 prepared = await loop.run_in_executor(pool, self.prepare, item, teacher.image_side)
             except Rejection as rej:
-                row = reject_row(self.run_id, item, rej.stage, rej.reason, rej.detail)
-                return Outcome(reject={**row, "operations": rej.trail})
+                return Outcome(reject=reject_row(self.run_id, item, rej))
             try:
                 taught = await teacher.teach(prepared.request)
             except TeacherUnavailable:
                 raise  # wrong URL or model: stop the run with the clear message
             except Exception as exc:  # noqa: BLE001 - a teacher bug must not lose the shard
-                taught = TeachResult(None, "teacher_error", f"{type(exc).__name__}: {exc}")
+                taught = TeachResult.refused("teacher_error", f"{type(exc).__name__}: {exc}")
             return await loop.run_in_executor(pool, self.finish, prepared, taught)
 
         async def one(i: int, item: SourceItem) -> None:

@@ -1,0 +1,1 @@
+"""Inspecting and publishing a finished run: SQL, the report, the summary, the Hub."""
