@@ -205,6 +205,23 @@ def judges() -> None:
 
 
 @app.command()
+def presets() -> None:
+    """The public datasets --data-preset reads in their own schema (--source hf or local)."""
+    from atlas_data.sources.presets import PRESETS
+
+    t = Table(title="dataset presets (--data-preset NAME)")
+    for col in ("preset", "dataset", "what", "boxes / points", "schema read from"):
+        t.add_column(col)
+    for p in PRESETS.values():
+        marks = f"{p.bbox_format} boxes" + (
+            f", {p.point_format} points" if p.point_format != "xy" else ""
+        )
+        what = p.about + (" [benchmark]" if p.benchmark else "")
+        t.add_row(p.name, p.dataset, what, marks, p.read)
+    console.print(t)
+
+
+@app.command()
 def families(
     gallery: Annotated[
         Path | None,

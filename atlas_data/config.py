@@ -125,6 +125,21 @@ class RunConfig:
         "Glyph height (px, at the budget) the trainee reads: a zoom helps only when it lifts "
         "the evidence from below this to above it.",
     )
+    decontaminate: list[str] = option(
+        [],
+        "A benchmark to keep out of the data (repeatable): a folder of its images, or "
+        "Parquet/CSV/TSV/JSONL or a saved or hub dataset with an image (and question) "
+        "column. A sample whose image is a near-duplicate of one is rejected: contaminated.",
+        flag="decontaminate",
+    )
+    decontaminate_questions: bool = option(
+        False, "Also reject a sample whose question is a benchmark's (its word trigrams)."
+    )
+    dedup_bits: int = option(
+        12,
+        "Near-duplicate threshold: two images are the same picture when their perceptual "
+        "hashes differ by at most this many of 64 bits (measured: BENCHMARKS.md).",
+    )
     direct_share: float = option(
         0.15,
         "Share of kept trajectories that may be direct answers (no token) when no operation "
@@ -158,6 +173,8 @@ class RunConfig:
             raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}")
         if self.n is not None and self.n < 1:
             raise ValueError(f"n must be at least 1, got {self.n}")
+        if not 0 <= self.dedup_bits <= 32:
+            raise ValueError(f"dedup_bits must be in [0, 32], got {self.dedup_bits}")
         for name in ("shard_size", "budget_side", "max_pixels"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -255,6 +272,12 @@ SHORTCUTS = (
     Shortcut("hf-split", "source_options", "split", "--source hf: dataset split."),
     Shortcut("hf-config", "source_options", "config", "--source hf: dataset config."),
     Shortcut("map", "source_options", "map", "Column map, e.g. image=img,question=query,bbox=box."),
+    Shortcut(
+        "data-preset",
+        "source_options",
+        "preset",
+        "A public dataset's schema instead of a --map (`atlas-data presets` lists them).",
+    ),
     Shortcut("root", "source_options", "root", "--source local: the image folder."),
     Shortcut("questions", "source_options", "questions", "--source local: JSONL/CSV/Parquet."),
     Shortcut("model", "teacher_options", "model", "Teacher model name (--teacher openai)."),

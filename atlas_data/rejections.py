@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # The stages of a sample's life, in order.
-STAGES = ("load", "explore", "teach", "verify")
+STAGES = ("load", "filter", "explore", "teach", "verify")
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,22 @@ _REASONS = (
     Reason("corrupt_image", ("load",), "The image fails to decode (truncated or damaged)."),
     Reason("bad_bbox", ("load",), "A box that is not 4 finite numbers inside the image."),
     Reason("too_many_boxes", ("load",), "More boxes than a sample may carry."),
+    Reason(
+        "bad_points",
+        ("load",),
+        "Points that are malformed, not finite, off the image, or not what the answer counts.",
+    ),
     Reason("bad_choices", ("load",), "Choices that are not a list, a mapping or a|b|c."),
     Reason("answer_not_in_choices", ("load",), "The answer is none of the choices."),
     Reason("empty_question", ("load",), "The question is empty."),
     Reason("empty_answer", ("load",), "The ground-truth answer is empty."),
     Reason("question_too_long", ("load",), "The question is too long to fit a prompt."),
+    # filter: a sample that may not enter the data
+    Reason(
+        "contaminated",
+        ("filter",),
+        "Its image (or, with --decontaminate-questions, its question) is a benchmark's.",
+    ),
     # explore: no operation that helps
     Reason("no_candidates", ("explore",), "Nothing annotated and no proposer ran."),
     Reason(
@@ -110,6 +121,12 @@ _REASONS = (
         "An observation only restates the answer instead of what the result shows.",
     ),
     Reason("duplicate", ("verify",), "The same image and question were already kept."),
+    Reason(
+        "near_duplicate",
+        ("verify",),
+        "A near-duplicate image (resized, re-encoded, cropped) with the same question was "
+        "already kept.",
+    ),
 )
 
 CATALOGUE: dict[str, Reason] = {r.code: r for r in _REASONS}

@@ -21,6 +21,8 @@ BENCHMARKS = (
     ["query"],
     ["prefect_overhead"],
     ["ocr_judge_time"],
+    ["drawing_needs"],
+    ["dedup_lookup"],
 )
 
 

@@ -11,6 +11,9 @@ received. It is a mock only at the model's edge:
 * a *grounding* request (a system prompt asking where the evidence is) gets the box of the
   smallest line of text rapidocr finds in the image, in the pixels of the image it was
   sent, or ``{"box": null}`` when there is none: a stand-in that grounds small text;
+* a *pointing* request (points to count, boxes to compare, an anchor and a target) is
+  answered from the things :func:`atlas_data.ops.blobs.blobs` finds in the image, picked
+  by the colour the question names;
 * any other question is answered *from the pixels*: it runs rapidocr on the last image and
   answers with the most confident line tall enough to be legible (``min_line_px``), so a
   zoom on small text really flips its answer;
@@ -29,6 +32,7 @@ import base64
 import binascii
 import io
 import json
+import math
 import re
 import threading
 import time
@@ -197,6 +201,42 @@ def ground(img: Image.Image) -> str:
     return json.dumps({"box": [round(v) for v in small.box]})
 
 
+COLOUR_WORDS = {"red": (210, 40, 40), "blue": (40, 70, 210), "yellow": (240, 210, 40)}
+
+
+def point(img: Image.Image, text: str) -> str:
+    """What the stand-in points at: things found in the pixels, those of the colour the
+    question names first (the anchor of a relation, the objects of a count)."""
+    from atlas_data.ops.blobs import blobs
+    from atlas_data.ops.geometry import area, centre
+
+    rgb = img.convert("RGB")
+    found = blobs(rgb)
+    words = [w for w in re.findall(r"[a-z]+", text.lower().split("\n")[-1]) if w in COLOUR_WORDS]
+
+    def coloured(b: list[float]) -> bool:
+        if not words:
+            return True
+        c = rgb.getpixel(tuple(centre(b)))
+        return math.dist(c, COLOUR_WORDS[words[0]]) < 90
+
+    def rounded(b: list[float]) -> list[int]:
+        return [round(v) for v in b]
+
+    if '"points"' in text:
+        return json.dumps({"points": [centre(b) for b in found if coloured(b)]})
+    if '"boxes"' in text:
+        biggest = sorted(found, key=area)[-2:]  # the larger one last: the answer to "bigger"
+        return json.dumps({"boxes": [rounded(b) for b in biggest]})
+    anchors = [b for b in found if coloured(b)]
+    if not anchors or len(found) < 2:
+        return json.dumps({"anchor": None, "target": None})
+    anchor = anchors[0]
+    target = min((b for b in found if b is not anchor),
+                 key=lambda b: math.dist(centre(b), centre(anchor)))  # fmt: skip
+    return json.dumps({"anchor": rounded(anchor), "target": rounded(target)})
+
+
 def read_answer(img: Image.Image, min_line_px: float) -> str:
     """Answer from the pixels: the most confident legible line, else 'unknown'."""
     lines = [ln for ln in _read(img) if ln.box[3] - ln.box[1] >= min_line_px]
@@ -309,6 +349,8 @@ def build_app(state: StandIn) -> FastAPI:
             content = teach_answer(text)
         elif images and text.startswith("You locate evidence"):
             content = await asyncio.to_thread(ground, images[-1])
+        elif images and text.startswith("You point at"):
+            content = await asyncio.to_thread(point, images[-1], text)
         elif images:
             content = await asyncio.to_thread(read_answer, images[-1], state.min_line_px)
         else:

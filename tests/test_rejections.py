@@ -78,6 +78,13 @@ def test_a_run_through_every_stage_writes_only_catalogued_codes(tmp_path, monkey
     (root / "a.png").write_bytes(encode(whole))
     # no box and no proposer that looks for itself: explore has nothing to try
     records.append({"image": "a.png", "question": "What colour is it?", "answer": "blue"})
+    # a benchmark's own image: kept out before any work (stage filter)
+    bench = tmp_path / "benchmark"
+    bench.mkdir()
+    img, _, code = scene(99)
+    (bench / "b.png").write_bytes(encode(img))
+    (root / "b.png").write_bytes(encode(img))
+    records.append({"image": "b.png", "question": "Which code is on it?", "answer": code})
     (root / "q.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     with ServerThread() as server:
@@ -95,6 +102,7 @@ def test_a_run_through_every_stage_writes_only_catalogued_codes(tmp_path, monkey
             },
             proposers=["boxes"],
             direct_share=0.0,
+            decontaminate=[str(bench)],
             out=str(tmp_path / "runs"),
         )
         manifest = run(config)
@@ -107,5 +115,5 @@ def test_a_run_through_every_stage_writes_only_catalogued_codes(tmp_path, monkey
         assert reason in CATALOGUE and stage in CATALOGUE[reason].stages, (stage, reason)
     assert {stage for stage, _ in rows} == set(STAGES)
     reasons = {reason for _, reason in rows}
-    assert {"empty_question", "no_candidates", "teacher_malformed"} <= reasons
+    assert {"empty_question", "no_candidates", "teacher_malformed", "contaminated"} <= reasons
     assert "answer_mismatch" in reasons

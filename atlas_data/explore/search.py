@@ -172,10 +172,14 @@ def _proposals(
     proposers: Sequence[Proposer],
     canvas: Image.Image,
     seed: int,
+    origin: str = "boxes",
 ) -> list[Proposal]:
+    """The step's candidates: its need and its variants (credited to ``origin``: the
+    source's annotations, or the proposer that pointed), and, where a zoom is wanted or
+    nothing is known, every free proposer's."""
     out: list[Proposal] = []
     if need is not None:
-        out += [Proposal(op, "boxes") for op in need_proposals(need, frame, sample, seed)]
+        out += [Proposal(op, origin) for op in need_proposals(need, frame, sample, seed)]
     if need is None or need.op == "zoom":
         for p in proposers:
             out += [Proposal(op, p.name) for op in p.propose(sample, canvas)]
@@ -209,6 +213,14 @@ def explore(
     if missing:
         detail = f"the sample needs {missing}, which the vocabulary {vocab.name!r} lacks"
         return ExploreResult(rejection=Rejection("operation_not_in_vocabulary", detail, "explore"))
+    origin = "boxes"
+    if not sample.needs:  # nothing annotated: a proposer may point at what to draw
+        for p in proposers:
+            point = getattr(p, "annotate", None)
+            pointed = point(sample, image) if callable(point) else []
+            if pointed:
+                sample, origin = replace(sample, needs=pointed), p.name
+                break
     sample = complete_needs(sample, image.size, budget or Budget())
     needs = list(sample.needs) or [None]
     canvas, frame = image, Frame(image.size)
@@ -216,7 +228,7 @@ def explore(
         # judges see the step's own need, in the pixels of the canvas it runs on
         here = frame.need(need) if need is not None else None
         at = replace(sample, needs=[here]) if here is not None else sample
-        proposals = _proposals(at, here, frame, proposers, canvas, seed)
+        proposals = _proposals(at, here, frame, proposers, canvas, seed, origin)
         chosen, tried = _step(at, canvas, proposals, judges, out.counts)
         if chosen is None or chosen.result is None:
             if i == 0:
@@ -252,7 +264,11 @@ def explore(
 def complete_needs(sample: SourceSample, size: tuple[int, int], budget: Budget) -> SourceSample:
     """``sample`` with every need's parameters completed at ``budget`` by its spec."""
     ctx = MatchContext.of(size, budget)
-    done = [specs()[n.op].complete(n, ctx) if n.op in specs() else n for n in sample.needs]
+    done = [
+        m
+        for n in sample.needs
+        for m in (specs()[n.op].complete(n, ctx) if n.op in specs() else [n])
+    ]
     return replace(sample, needs=done)
 
 

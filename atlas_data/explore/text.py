@@ -25,19 +25,14 @@ from PIL import Image
 
 from atlas_data.ops.geometry import coverage, union
 from atlas_data.sources.base import SourceSample
+from atlas_data.sources.intent import is_reading
 
 BILINEAR = Image.Resampling.BILINEAR  # fast; the OCR thresholds were measured with it
 # Text is searched at three times the budget's resolution (a 1024 px budget: 3072 px, at
 # most twice the image): glyphs of 5 px at the budget reach the ~15 px the detector needs.
 FINE_PER_BUDGET = 2.0  # the fine pass: tiles of the budget over a copy this many budgets wide
 READING_OPS = frozenset({"zoom"})
-TEXT_TASKS = frozenset({"small_text", "ocr", "text", "textvqa", "docvqa"})
 COVERAGE = 0.95  # share of the answer's text box a zoom must contain
-_READING_WORDS = re.compile(
-    r"\b(code|text|written|write|read|reads|say|says|printed|label|word|words|sign|"
-    r"title|name on|number on|letters?|digits?|sticker|plate|serial)\b",
-    re.IGNORECASE,
-)
 
 Box = tuple[float, float, float, float]
 
@@ -197,7 +192,8 @@ def find_answer(lines: list[Line], answer: str) -> list[Line] | None:
 
 
 def is_reading_question(sample: SourceSample) -> bool:
-    return sample.task in TEXT_TASKS or bool(_READING_WORDS.search(sample.question))
+    """Whether the sample asks to read text (:func:`atlas_data.sources.intent.is_reading`)."""
+    return is_reading(sample.question, sample.task)
 
 
 @dataclass

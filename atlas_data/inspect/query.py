@@ -38,12 +38,14 @@ RECIPES: dict[str, tuple[str, str]] = {
     ),
     "quality": (
         "Trajectories by number of operations (0: a direct answer), the proposers that found "
-        "the chosen operations, and rejections by reason.",
+        "the chosen operations, the tokens each source produced, and rejections by reason.",
         "SELECT CASE WHEN len(operations) = 0 THEN 'direct answers (no operation)' "
         "ELSE 'trajectories with ' || len(operations) || ' operation(s)' END AS what, "
         "count(*) AS n FROM kept GROUP BY ALL "
         "UNION ALL SELECT 'kept operations found by ' || coalesce(op.proposer, '-'), count(*) "
         "FROM (SELECT unnest(operations) AS op FROM kept) GROUP BY ALL "
+        "UNION ALL SELECT 'token ' || token || ' from ' || source, count(*) "
+        "FROM (SELECT source, unnest(tokens) AS token FROM kept) GROUP BY ALL "
         "UNION ALL SELECT 'rejected: ' || reason, count(*) FROM rejects GROUP BY ALL "
         "ORDER BY what",
     ),

@@ -28,10 +28,26 @@ def summary_rows(manifest: Manifest) -> list[tuple[str, str]]:
             )
         )
     rows += quality_rows(manifest.quality)
+    rows += filter_rows(manifest)
     sps = manifest.timing.samples_per_second
     rows.append(("samples/s", f"{sps:.2f}" if sps else "- (every shard was already done)"))
     rows.append(("complete", str(manifest.complete)))
     rows.append(("output", str(manifest.folder)))
+    return rows
+
+
+def filter_rows(manifest: Manifest) -> list[tuple[str, str]]:
+    """What was kept out: the benchmarks and what each removed, and the near-duplicates."""
+    f = manifest.filters
+    rows = [
+        (
+            f"  decontaminated against {b['path']}",
+            f"{f.contaminated.get(b['path'], 0)} removed ({b['images']} images, "
+            f"{b['questions']} questions indexed)",
+        )
+        for b in f.benchmarks
+    ]
+    rows.append(("near-duplicates removed", f"{f.near_duplicates} (within {f.dedup_bits} bits)"))
     return rows
 
 
@@ -53,6 +69,10 @@ def quality_rows(quality: Quality) -> list[tuple[str, str]]:
     for name, c in quality.judges.items():
         verdicts = f"{c['accept']} accept · {c['reject']} reject · {c['abstain']} abstain"
         rows.append((f"  judge {name}", verdicts))
+    for name, c in quality.sources.items():
+        tokens = " · ".join(f"{t} {n}" for t, n in c.items() if t not in ("kept", "direct"))
+        what = f"{c.get('kept', 0)} kept, {c.get('direct', 0)} direct"
+        rows.append((f"  source {name}", f"{what}; {tokens or 'no token'}"))
     held = quality.evidence_containment
     if held.get("zooms_with_known_evidence"):
         rows.append(

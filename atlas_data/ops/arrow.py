@@ -9,12 +9,18 @@ from PIL import Image, ImageDraw
 
 from atlas_data.ops import spec
 from atlas_data.ops.aux_line import variants as line_variants
+from atlas_data.ops.geometry import centre, grow, intersection, short_side
 from atlas_data.ops.lines import line_ends
 from atlas_data.ops.params import COLOR, WIDTH, Number, Point, check_color, stroke_width
-from atlas_data.ops.spec import OpSpec
+from atlas_data.ops.spec import Need, OpSpec, purpose, ruled
 
 HEAD = Number(2, 128)
 ANGLE_TOL_DEG = 8.0
+NEAR = 1.5  # x the anchor-target distance: how far from the anchor a rival thing counts
+RULE = (
+    f"an arrow helps when something besides the target lies within {NEAR:g} times the "
+    "target's distance from the anchor (the target is not the only candidate)"
+)
 
 
 def apply(
@@ -61,6 +67,43 @@ def match(params: dict[str, Any], need: spec.Need, ctx: spec.MatchContext) -> sp
     return spec.Match(ok, round(score, 4), ev)
 
 
+def complete(need: Need, ctx: spec.MatchContext) -> list[Need]:
+    """An anchor too small to make out at the budget is boxed before the arrow leaves it."""
+    anchor = (need.measure or {}).get("anchor_box")
+    if purpose(need) != "relate" or not anchor or not ctx.small(short_side(anchor)):
+        return [need]
+    reveals = "the small region the question starts from is boxed"
+    measure = {"purpose": "localise"}
+    return [Need("box", {"box": list(anchor)}, reveals, short_side(anchor), None, measure), need]
+
+
+def helps(need: Need, ctx: spec.MatchContext, image: Image.Image) -> spec.Match | None:
+    """An arrow helps when the target is not the only thing near its anchor. The rivals are
+    the record's other annotated regions, or, when it lists none, things found in the
+    pixels (:mod:`atlas_data.ops.blobs`)."""
+    if purpose(need) != "relate":
+        return None
+    m = need.measure or {}
+    start, end = need.params["start"], need.params["end"]
+    # from the anchor's centre to the target's (the arrow runs edge to edge)
+    here = centre(m["anchor_box"]) if m.get("anchor_box") else start
+    there = centre(m["target_box"]) if m.get("target_box") else end
+    radius = NEAR * math.dist(here, there)
+    listed = m.get("others")
+    if listed is None:
+        from atlas_data.ops.blobs import blobs
+
+        # things that are neither the anchor nor the target
+        ends = [m.get("anchor_box") or [*start, *start], m.get("target_box") or [*end, *end]]
+        mine = [grow(b, 3, (10**9, 10**9)) for b in ends]
+        listed = [b for b in blobs(image) if not any(intersection(b, e) > 0 for e in mine)]
+    near = [b for b in listed if math.dist(here, centre(b)) <= radius]
+    source = "annotations" if m.get("others") is not None else "pixels"
+    numbers = {"others_near": len(near), "radius_px": round(radius, 1), "counted_from": source}
+    why = "the target is the only thing near the anchor"
+    return ruled(bool(near), RULE, numbers, why, need.reveals)
+
+
 SPEC = OpSpec(
     name="arrow",
     category="arrow",
@@ -75,4 +118,12 @@ SPEC = OpSpec(
     ),
     match=match,
     variants=variants,
+    complete=complete,
+    helps=helps,
+    purpose_intents={
+        "relate": (
+            "I will draw an arrow from where the question starts to the nearest candidate.",
+            "Let me trace the relation with an arrow from the starting region.",
+        ),
+    },
 )

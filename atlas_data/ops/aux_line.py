@@ -11,7 +11,17 @@ from atlas_data.ops import spec
 from atlas_data.ops.geometry import centre
 from atlas_data.ops.lines import line_ends
 from atlas_data.ops.params import COLOR, WIDTH, Point, check_color, stroke_width
-from atlas_data.ops.spec import OpSpec
+from atlas_data.ops.spec import Match, MatchContext, Need, OpSpec, purpose, ruled
+
+# Differences the eye cannot settle: a height difference under 5 % of the distance between
+# the points (about 3 degrees of slope), or two lengths within 10 % of each other.
+ALIGN = 0.05
+LENGTH = 0.10
+RULES = {
+    "align": f"a line helps when the offset to judge is under {ALIGN:.0%} of the distance "
+    "between the points",
+    "length": f"lines help when the lengths compared differ by under {LENGTH:.0%}",
+}
 
 
 def apply(
@@ -42,6 +52,25 @@ def match(params: dict[str, Any], need: spec.Need, ctx: spec.MatchContext) -> sp
     return spec.Match(err <= spec.POINT_TOL, score, {"endpoint_err": round(err, 4)})
 
 
+def helps(need: Need, ctx: MatchContext, image: Image.Image) -> Match | None:
+    """A line helps when the difference it settles is small against the distance."""
+    m, kind = need.measure or {}, purpose(need)
+    if kind == "align":
+        offset, span = float(m["offset_px"]), max(float(m["span_px"]), 1e-9)
+        ratio = offset / span
+        numbers: dict[str, Any] = {"offset_px": round(offset, 1), "span_px": round(span, 1)}
+        numbers["ratio"] = round(ratio, 4)
+        why = f"a {offset:.0f} px offset over {span:.0f} px is plain without a line"
+        return ruled(ratio < ALIGN, RULES[kind], numbers, why, need.reveals)
+    if kind == "length":
+        lengths = [float(v) for v in m["lengths"]]
+        ratio = (max(lengths) - min(lengths)) / max(max(lengths), 1e-9)
+        numbers = {"lengths_px": [round(v, 1) for v in lengths], "ratio": round(ratio, 4)}
+        why = f"lengths differing by {ratio:.0%} are plain without lines"
+        return ruled(ratio < LENGTH, RULES[kind], numbers, why, need.reveals)
+    return None
+
+
 SPEC = OpSpec(
     name="aux_line",
     category="line",
@@ -56,4 +85,16 @@ SPEC = OpSpec(
     ),
     match=match,
     variants=variants,
+    helps=helps,
+    purpose_intents={
+        "align": (
+            "I will draw a straight line through the first point, towards the other one, to "
+            "see exactly where the other lies.",
+            "Let me extend a straight line from one point to compare their positions.",
+        ),
+        "length": (
+            "I will draw each segment so that their lengths can be compared.",
+            "Let me trace the segments with straight lines to measure them.",
+        ),
+    },
 )

@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 
 from atlas_data.ops.geometry import iou
 from atlas_data.ops.params import COLOR, WIDTH, Box, check_box, check_color, stroke_width
-from atlas_data.ops.spec import Match, MatchContext, Need, OpSpec, ProposeContext
+from atlas_data.ops.spec import Match, MatchContext, Need, OpSpec, ProposeContext, purpose, ruled
 
 MIN_IOU = 0.5
 
@@ -27,6 +27,15 @@ def variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, Any]
 
 
 MAX_SHARE = 0.5  # a box over more of the image than this localises nothing
+# Regions compared by eye: within 20 % of each other in size, and at least half a region's
+# size apart (they cannot be laid side by side at a glance).
+CLOSE = 0.8
+APART = 0.5
+RULES = {
+    "compare": f"boxes help when the regions compared are within {1 - CLOSE:.0%} of each "
+    f"other in size and at least {APART:g} of a region apart",
+    "localise": "a box helps when the region is small at the budget (under twice the reading size)",
+}
 
 
 def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
@@ -39,6 +48,27 @@ def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
         ev["why"] = "a box over most of the image localises nothing"
         return Match(False, 0.0, ev)
     return Match(overlap >= MIN_IOU, round(overlap, 4), ev)
+
+
+def helps(need: Need, ctx: MatchContext, image: Image.Image) -> Match | None:
+    """Boxes help to compare regions that are alike and apart, or to pin down a small one."""
+    m, kind = need.measure or {}, purpose(need)
+    if kind == "compare":
+        sizes = [float(v) for v in m["sizes_px"]]
+        ratio = min(sizes) / max(max(sizes), 1e-9)
+        gap = float(m["gap_px"]) / max(sum(sizes) / len(sizes), 1e-9)
+        numbers = {"sizes_px": [round(v, 1) for v in sizes], "size_ratio": round(ratio, 3)}
+        numbers["gap_in_sizes"] = round(gap, 2)
+        why = (
+            f"regions {ratio:.0%} alike in size" if ratio < CLOSE else "regions side by side"
+        ) + " are compared at a glance"
+        return ruled(ratio >= CLOSE and gap >= APART, RULES[kind], numbers, why, need.reveals)
+    if kind == "localise" and need.detail_px is not None:
+        at_budget = round(need.detail_px * ctx.scale, 1)
+        why = f"a region {at_budget} px across at the budget is found without a box"
+        numbers = {"region_px_at_budget": at_budget}
+        return ruled(ctx.small(need.detail_px), RULES[kind], numbers, why, need.reveals)
+    return None
 
 
 SPEC = OpSpec(
@@ -55,4 +85,12 @@ SPEC = OpSpec(
     ),
     match=match,
     variants=variants,
+    helps=helps,
+    purpose_intents={
+        "compare": (
+            "I will box each region so their sizes can be compared side by side.",
+            "Let me outline each of the regions being compared.",
+        ),
+        "localise": ("The starting region is small, so I will box it first.",),
+    },
 )

@@ -10,11 +10,25 @@ from PIL import Image, ImageDraw
 
 from atlas_data.ops.geometry import centre
 from atlas_data.ops.params import COLOR, Param, Points, check_color, check_point, font
-from atlas_data.ops.spec import POINT_TOL, Match, MatchContext, Need, OpSpec, ProposeContext
+from atlas_data.ops.spec import (
+    POINT_TOL,
+    Match,
+    MatchContext,
+    Need,
+    OpSpec,
+    ProposeContext,
+    purpose,
+    ruled,
+)
 
 MAX_POINTS = 256
 POINTS = Points(MAX_POINTS)
 NUMBERED = Param({"type": "boolean", "default": True})
+GLANCE = 4  # objects seen at a glance (subitizing): past this, numbered marks keep the count
+RULE = (
+    f"numbered marks help a count of more than {GLANCE} objects, or of objects closer "
+    "together than twice the reading size at the budget"
+)
 
 
 def apply(img: Image.Image, points: Any, color: Any = "red", numbered: Any = True) -> Image.Image:
@@ -73,6 +87,35 @@ def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
     return Match(hits == len(want) and extra == 0, round(max(0.0, score), 4), ev)
 
 
+def complete(need: Need, ctx: MatchContext) -> list[Need]:
+    """Marks on objects too crowded to tell apart at the budget are placed after a zoom on
+    them, when a zoom on them can spread them apart (a few crowded objects need the zoom
+    alone)."""
+    if purpose(need) != "count" or need.detail_px is None or need.evidence is None:
+        return [need]
+    from atlas_data.ops import zoom
+
+    n = len(need.params["points"])
+    reveals = f"the {n} objects appear large enough to tell apart"
+    (first,) = zoom.complete(Need("zoom", {}, reveals, need.detail_px, need.evidence), ctx)
+    if not zoom.match(first.params, first, ctx).ok:  # not crowded, or no zoom spreads them
+        return [need]
+    return [first, need] if n > GLANCE else [first]
+
+
+def helps(need: Need, ctx: MatchContext, image: Image.Image) -> Match | None:
+    """Marks help past what is seen at a glance, or on objects small at the budget."""
+    if purpose(need) != "count":
+        return None
+    n = len(need.params["points"])
+    spacing = need.detail_px
+    at_budget = round(spacing * ctx.scale, 2) if spacing is not None else None
+    crowded = spacing is not None and ctx.small(spacing)
+    numbers = {"count": n, "glance": GLANCE, "spacing_px_at_budget": at_budget}
+    why = f"{n} objects, {at_budget} px apart at the budget, are counted at a glance"
+    return ruled(n > GLANCE or crowded, RULE, numbers, why, need.reveals)
+
+
 SPEC = OpSpec(
     name="point_mark",
     category="text",
@@ -87,4 +130,6 @@ SPEC = OpSpec(
     ),
     match=match,
     variants=variants,
+    complete=complete,
+    helps=helps,
 )

@@ -26,6 +26,7 @@ from atlas_data.ops.params import Param, params_schema
 # The paper's token categories, in the paper's order (tokens.py maps them to spellings).
 CATEGORIES = ("manipulation", "line", "arrow", "shape", "text")
 POINT_TOL = 0.03  # of the image diagonal: how far a point may be from the needed one
+SMALL_READINGS = 2.0  # under this many reading sizes (at the budget) a thing is small
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class Need:
     telling detail is (the letters' height, a counted object's size), when the source knows
     it. A source states what it knows; the operation's spec completes the parameters at
     the run's budget (``OpSpec.complete``: a zoom's box and factor come from its evidence).
+
+    ``measure`` holds what annotations say the drawing is *for* and the numbers its help
+    rule weighs (``{"purpose": "count", "count": 13, "spacing_px": 21.0}``): a need built
+    from a user's annotations or a model's pointing is proved by ``OpSpec.helps``. A need
+    without one (a synthetic scene's) helps by construction.
     """
 
     op: str
@@ -44,6 +50,7 @@ class Need:
     reveals: str = ""
     detail_px: float | None = None
     evidence: list[float] | None = None
+    measure: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,16 @@ class MatchContext:
     def diagonal(self) -> float:
         return math.hypot(*self.size)
 
+    @property
+    def scale(self) -> float:
+        """Budget pixels per pixel of this canvas: how much it shrinks when shown."""
+        return Budget(self.max_side, self.reading_px).scale(self.size)
+
+    def small(self, px: float) -> bool:
+        """Whether something ``px`` pixels across (on this canvas) is small at the budget:
+        under twice the reading size, too small to make out or to tell apart reliably."""
+        return px * self.scale < SMALL_READINGS * self.reading_px
+
 
 @dataclass(frozen=True)
 class Match:
@@ -87,9 +104,14 @@ def no_variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, A
     return []
 
 
-def as_given(need: Need, ctx: MatchContext) -> Need:
+def as_given(need: Need, ctx: MatchContext) -> list[Need]:
     """A need whose parameters its source gave in full (points, ends, a box to draw)."""
-    return need
+    return [need]
+
+
+def no_rule(need: Need, ctx: MatchContext, image: Image.Image) -> Match | None:
+    """No help rule: the operation helps whenever it matches its need."""
+    return None
 
 
 @dataclass(frozen=True)
@@ -104,8 +126,14 @@ class OpSpec:
     match: Callable[[dict[str, Any], Need, MatchContext], Match]
     variants: Callable[[dict[str, Any], ProposeContext], list[dict[str, Any]]] = no_variants
     reading_intents: tuple[str, ...] = ()  # when the step makes text legible
-    # A need's parameters at the run's budget, from what its source knew (evidence, size).
-    complete: Callable[[Need, MatchContext], Need] = as_given
+    # sentences of intent for a need's purpose (``measure["purpose"]``: count, align...)
+    purpose_intents: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # A need's parameters at the run's budget, from what its source knew (evidence, size);
+    # it may call for a step before it (marks on crowded points: zoom there first).
+    complete: Callable[[Need, MatchContext], list[Need]] = as_given
+    # Whether a need with a ``measure`` helps at the budget: the operation's documented
+    # rule, its numbers in the evidence (``rule``, ``why`` when it refuses, ``seen``).
+    helps: Callable[[Need, MatchContext, Image.Image], Match | None] = no_rule
     # The frame of the result: a zoom opens a new one, a drawing keeps it.
     reframe: Callable[[dict[str, Any], Frame, tuple[int, int]], Frame] = keep_frame
 
@@ -133,6 +161,21 @@ class OpSpec:
             else:
                 out[name] = point(value[:2]) + point(value[2:])
         return out
+
+
+def ruled(ok: bool, rule: str, numbers: dict[str, Any], why: str, seen: str = "") -> Match:
+    """A help rule's verdict with its rule and numbers, and why it refused (or what is seen)."""
+    ev: dict[str, Any] = {"rule": rule, **numbers}
+    if ok:
+        if seen:
+            ev["seen"] = seen
+    else:
+        ev["why"] = why
+    return Match(ok, 1.0 if ok else 0.0, ev)
+
+
+def purpose(need: Need) -> str:
+    return str((need.measure or {}).get("purpose", ""))
 
 
 def point_error(a: Sequence[float], b: Sequence[float], ctx: MatchContext) -> float:

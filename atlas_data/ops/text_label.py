@@ -16,9 +16,15 @@ from atlas_data.ops.spec import (
     OpSpec,
     ProposeContext,
     point_error,
+    purpose,
+    ruled,
 )
 
 TEXT = Param({"type": "string", "minLength": 1, "maxLength": 64}, True)
+RULE = (
+    "a label helps name a region or point that is small at the budget (under twice the "
+    "reading size)"
+)
 
 
 def apply(img: Image.Image, position: Any, text: Any, color: Any = "red") -> Image.Image:
@@ -52,6 +58,16 @@ def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
     return Match(same and err <= POINT_TOL, round(float(same) * max(0.0, 1 - err), 4), ev)
 
 
+def helps(need: Need, ctx: MatchContext, image: Image.Image) -> Match | None:
+    """A label helps name what is too small at the budget to be named by looking."""
+    if purpose(need) != "name" or need.detail_px is None:
+        return None
+    at_budget = round(need.detail_px * ctx.scale, 1)
+    why = f"a region {at_budget} px across at the budget is named by looking at it"
+    numbers = {"region_px_at_budget": at_budget}
+    return ruled(ctx.small(need.detail_px), RULE, numbers, why, need.reveals)
+
+
 SPEC = OpSpec(
     name="text_label",
     category="text",
@@ -65,4 +81,8 @@ SPEC = OpSpec(
     ),
     match=match,
     variants=variants,
+    helps=helps,
+    purpose_intents={
+        "name": ("I will write the name beside the small place the question asks about.",),
+    },
 )

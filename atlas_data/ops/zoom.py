@@ -51,16 +51,16 @@ def filling(box: Any, max_side: int) -> dict[str, Any] | None:
     return {"box": b, "factor": round(factor, 3)}
 
 
-def complete(need: Need, ctx: MatchContext) -> Need:
+def complete(need: Need, ctx: MatchContext) -> list[Need]:
     """A zoom need from its evidence: the evidence with a margin, magnified to fill the
     budget. Parameters a source gave are kept."""
     if "box" in need.params or need.evidence is None:
-        return need
+        return [need]
     margin = max(4.0, MARGIN * long_side(need.evidence))
     params = filling(grow(need.evidence, margin, ctx.size), ctx.max_side)
     if params is None:  # evidence of a pixel or two: zoom on it as it is
         params = {"box": [round(v) for v in need.evidence], "factor": FACTOR.schema["maximum"]}
-    return replace(need, params={**params, **need.params})
+    return [replace(need, params={**params, **need.params})]
 
 
 def reframe(params: dict[str, Any], frame: Frame, size: tuple[int, int]) -> Frame:

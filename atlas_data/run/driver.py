@@ -23,12 +23,16 @@ from typing import Any
 
 from atlas_data import __version__
 from atlas_data.config import RunConfig
+from atlas_data.dedup.benchmarks import Decontamination
+from atlas_data.dedup.benchmarks import load as benchmark_index
+from atlas_data.dedup.fingerprint import DEFAULT_BITS
+from atlas_data.dedup.kept import Kept
 from atlas_data.explore import judge_names, proposer_names
 from atlas_data.llm import Usage
 from atlas_data.run.shard import ShardProcessor
 from atlas_data.sources import build_source, source_items, source_size
 from atlas_data.sources.base import Source
-from atlas_data.store.manifest import Counts, Manifest, Quality, SourceTaken, Timing
+from atlas_data.store.manifest import Counts, Filters, Manifest, Quality, SourceTaken, Timing
 from atlas_data.store.run import RunDir
 from atlas_data.store.schemas import ROW_SCHEMAS, SCHEMA_VERSION, schema_hash
 from atlas_data.teacher import build_teacher
@@ -50,6 +54,7 @@ class RunPlan:
     run_id: str
     records_in_source: int | None  # None: a stream of unknown length
     identity: dict[str, Any] = field(repr=False, default_factory=dict)
+    filters: Decontamination | None = None  # the benchmarks the run keeps out
 
     @classmethod
     def resolve(cls, config: RunConfig) -> RunPlan:
@@ -59,6 +64,10 @@ class RunPlan:
         # new prompt version is a new run, not a resumed one with mixed prompts.
         teacher = build_teacher(config.teacher, config.teacher_options, config.budget_side)
         source = build_source(config.source, config.source_options, config.n, config.seed)
+        filters = None
+        if config.decontaminate:  # built once (or read from its cache) for every shard
+            benchmarks = [benchmark_index(p) for p in config.decontaminate]
+            filters = Decontamination(benchmarks, config.dedup_bits, config.decontaminate_questions)
         identity = {
             **config.rows_identity(),
             # the judges and proposers in force, not "default": a changed default is a new run
@@ -66,12 +75,15 @@ class RunPlan:
             "proposers": proposer_names(config),
             "teacher_identity": teacher.describe(),
             "vocab_hash": vocab.hash,
+            # what the benchmarks hold, not only where they are: changed ones are a new run
+            "benchmarks": [b.content_hash for b in filters.benchmarks] if filters else [],
         }
         identity.pop("vocab_path")
         blob = json.dumps(identity, sort_keys=True, default=str)
         digest = hashlib.sha256(blob.encode()).hexdigest()[:10]
         run_id = config.run_id or f"{config.source}-{config.split}-{digest}"
-        return cls(config, source, vocab, teacher.describe(), run_id, source_size(source), identity)
+        size = source_size(source)
+        return cls(config, source, vocab, teacher.describe(), run_id, size, identity, filters)
 
     @property
     def run_dir(self) -> RunDir:
@@ -106,17 +118,19 @@ class RunPlan:
 def process_shard(
     plan: RunPlan,
     index: int,
-    seen: Iterable[str] = (),
+    seen: Kept | Iterable[str] = (),
     on_item: Callable[[], None] | None = None,
     teacher: Teacher | None = None,
 ) -> dict[str, Any]:
     """Produce and commit one shard; returns its completion record. Idempotent.
 
-    ``teacher``: one to use instead of the config's (kept open: the caller owns it)."""
+    ``seen``: what earlier shards kept (or just their keys); ``teacher``: one to use
+    instead of the config's (kept open: the caller owns it)."""
     start, stop = plan.bounds(index)
     t0 = time.perf_counter()
     items: Iterator[Any] = source_items(plan.source, start, stop)
-    processor = ShardProcessor(plan.config, plan.run_id, plan.vocab, set(seen))
+    history = seen if isinstance(seen, Kept) else Kept(set(seen), bits=plan.config.dedup_bits)
+    processor = ShardProcessor(plan.config, plan.run_id, plan.vocab, history, plan.filters)
     own = teacher is None
     config = plan.config
     teach = teacher or build_teacher(config.teacher, config.teacher_options, config.budget_side)
@@ -149,7 +163,10 @@ def process_shard(
             "direct": stats.direct,
             "chain_lengths": dict(stats.chain_lengths),
             "explored": dict(stats.explored),
+            "sources": {s: dict(c) for s, c in stats.sources.items()},
+            "contaminated": dict(stats.contaminated),
             "keys": stats.keys,
+            "near": stats.near,
         }
     )
 
@@ -164,21 +181,21 @@ def predecessor_keys(records: Iterable[dict[str, Any]], index: int) -> set[str]:
     return {k for r in records if r["shard"] < index for k in r.get("keys", [])}
 
 
-def shards_to_redo(records: Iterable[dict[str, Any]]) -> list[int]:
-    """Shards that kept a key an earlier shard also kept: redo them with all predecessors done.
+def shards_to_redo(records: Iterable[dict[str, Any]], bits: int = DEFAULT_BITS) -> list[int]:
+    """Shards that kept what an earlier shard also kept (the same key, or a near-duplicate
+    under the same question): redo them with all predecessors done.
 
     A shard's kept keys are its own first occurrences minus its ``seen`` (the duplicate
-    check is the last verifier), so the union of the keys of shards ``< k`` equals the
-    in-order ``seen`` for shard ``k`` whatever order shards finished in, and redoing only
-    these shards with :func:`predecessor_keys` gives exactly the rows of an in-order run.
+    checks are the last verifiers), so what shards ``< k`` kept equals the in-order history
+    for shard ``k`` whatever order shards finished in, and redoing only these shards with
+    :meth:`Kept.of_records` gives exactly the rows of an in-order run.
     """
-    earlier: set[str] = set()
+    history = Kept(bits=bits)
     redo: list[int] = []
     for r in sorted(records, key=lambda r: r["shard"]):
-        keys = set(r.get("keys", []))
-        if keys & earlier:
+        if history.overlaps(r):
             redo.append(r["shard"])
-        earlier |= keys
+        history.merge(r)
     return redo
 
 
@@ -189,7 +206,8 @@ def run_shard(
     it is done on disk and not to be redone (the flow's task and the library alike)."""
     if not redo and plan.run_dir.is_done(index):
         return plan.run_dir.record(index)
-    return process_shard(plan, index, predecessor_keys(plan.run_dir.records(), index), on_item)
+    history = Kept.of_records(plan.run_dir.records(), index, plan.config.dedup_bits)
+    return process_shard(plan, index, history, on_item)
 
 
 def drive(plan: RunPlan, map_shards: MapShards, wave: int = 1) -> Manifest:
@@ -212,7 +230,8 @@ def drive(plan: RunPlan, map_shards: MapShards, wave: int = 1) -> Manifest:
         if count is not None or _stream_ended(run_dir.records(), plan.config.shard_size):
             break
         start += wave
-    redo = shards_to_redo(run_dir.records())  # only after a concurrent run was cut short
+    # only after a concurrent run was cut short
+    redo = shards_to_redo(run_dir.records(), plan.config.dedup_bits)
     if redo:
         list(map_shards(redo, True))
     return finalize(plan, time.perf_counter() - t0, processed)
@@ -256,10 +275,15 @@ def finalize(plan: RunPlan, wall_seconds: float | None = None, processed: int = 
         for k in ("reasons", "tokens", "operations", "tasks", "chain_lengths", "explored")
     }
     usage = Usage()
+    contaminated: Counter[str] = Counter()
+    sources: dict[str, Counter[str]] = {}
     for r in records:
         for k in totals:
             totals[k].update(r.get(k, {}))
         usage.add(Usage(**r.get("usage", {})))
+        contaminated.update(r.get("contaminated", {}))
+        for name, tallies in r.get("sources", {}).items():
+            sources.setdefault(name, Counter()).update(tallies)
     samples = sum(r["samples"] for r in records)
     kept = sum(r["kept"] for r in records)
     manifest = Manifest(
@@ -290,8 +314,14 @@ def finalize(plan: RunPlan, wall_seconds: float | None = None, processed: int = 
             operations=dict(totals["operations"]),
             tasks=dict(sorted(totals["tasks"].items())),
         ),
-        quality=quality(kept, sum(r.get("direct", 0) for r in records), totals),
+        quality=quality(kept, sum(r.get("direct", 0) for r in records), totals, sources),
         teacher_usage=usage,
+        filters=Filters(
+            benchmarks=plan.filters.describe() if plan.filters else [],
+            contaminated=dict(contaminated),
+            near_duplicates=totals["reasons"]["near_duplicate"],
+            dedup_bits=plan.config.dedup_bits,
+        ),
         timing=Timing(
             shard_seconds=round(sum(r["seconds"] for r in records), 3),
             wall_seconds=round(wall_seconds, 3) if wall_seconds is not None else None,
@@ -306,10 +336,16 @@ def finalize(plan: RunPlan, wall_seconds: float | None = None, processed: int = 
     return manifest
 
 
-def quality(kept: int, direct: int, totals: dict[str, Counter[str]]) -> Quality:
+def quality(
+    kept: int,
+    direct: int,
+    totals: dict[str, Counter[str]],
+    sources: dict[str, Counter[str]] | None = None,
+) -> Quality:
     """What a researcher checks first: how many operations a trajectory chains, how many
     answer directly, what each proposer put forward and had chosen, what each judge said,
-    and how often a chosen zoom holds the source's own evidence region."""
+    how often a chosen zoom holds the source's own evidence region, and what each source
+    (their own data, the synthetic default) produced: kept rows, direct answers, tokens."""
     chains, explored = totals["chain_lengths"], totals["explored"]
     ops = sum(int(n) * c for n, c in chains.items())
     proposers: dict[str, dict[str, int]] = {}
@@ -336,6 +372,7 @@ def quality(kept: int, direct: int, totals: dict[str, Counter[str]]) -> Quality:
             "zooms_containing_it": held,
             "share": round(held / known, 4) if known else None,
         },
+        sources={name: dict(sorted(c.items())) for name, c in sorted((sources or {}).items())},
     )
 
 

@@ -4,10 +4,11 @@ become its completion record."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from atlas_data.dedup.fingerprint import Fingerprint
 from atlas_data.llm import Usage
 
 
@@ -21,6 +22,8 @@ class Outcome:
     duplicate: dict[str, Any] | None = None  # its rejection row if an earlier one is kept
     usage: Usage = field(default_factory=Usage)
     over_quota: dict[str, Any] | None = None  # a direct answer's row past --direct-share
+    question: str = ""  # question and answer, normalised: near-duplicates are looked for under it
+    fingerprint: Fingerprint | None = None  # of the source image
 
 
 @dataclass
@@ -35,3 +38,7 @@ class ShardStats:
     direct: int = 0
     chain_lengths: Counter[str] = field(default_factory=Counter)  # operations per kept row
     explored: Counter[str] = field(default_factory=Counter)  # proposer:/judge: tallies
+    # per source (the rows' ``source``): kept rows, direct answers and each token used
+    sources: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    contaminated: Counter[str] = field(default_factory=Counter)  # rejected, by benchmark
+    near: list[list[str]] = field(default_factory=list)  # kept fingerprints (Kept.entry)

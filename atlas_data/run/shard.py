@@ -15,7 +15,7 @@ import asyncio
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,12 +23,21 @@ from typing import Any
 from PIL import Image
 
 from atlas_data.config import RunConfig
+from atlas_data.dedup.benchmarks import Decontamination
+from atlas_data.dedup.fingerprint import Fingerprint, fingerprint
+from atlas_data.dedup.kept import Kept
 from atlas_data.explore import build_judges, build_proposers, explore
 from atlas_data.llm import TeacherUnavailable, Usage
 from atlas_data.ops.image_io import STORABLE_FORMATS, downscale_to, encode_png, load_image
 from atlas_data.rejections import Rejection
 from atlas_data.run.outcome import Outcome, ShardStats
-from atlas_data.sources.base import SourceItem, SourceRejection, SourceSample, check_text
+from atlas_data.sources.base import (
+    SourceItem,
+    SourceRejection,
+    SourceSample,
+    check_text,
+    normalize_question,
+)
 from atlas_data.store.rows import (
     image_struct,
     kept_rows,
@@ -52,6 +61,7 @@ class Prepared:
     sample: SourceSample  # its image dropped
     request: TeachRequest  # images at the teacher's size
     sha: str
+    fingerprint: Fingerprint  # of the source image: near-duplicates are found by it
     source_image: dict[str, Any]  # the row's image struct (input bytes or PNG)
     observations: list[dict[str, Any]]  # one encoded result per step
     no_help: str = ""  # for a direct candidate: why no operation helped
@@ -61,15 +71,25 @@ class Prepared:
 class ShardProcessor:
     """Turns a shard's items into rows. CPU work runs in threads, teacher calls async."""
 
-    def __init__(self, config: RunConfig, run_id: str, vocab: Vocabulary, seen: set[str]) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        run_id: str,
+        vocab: Vocabulary,
+        seen: Kept | Iterable[str] = (),
+        filters: Decontamination | None = None,
+    ) -> None:
         self.config, self.run_id, self.vocab = config, run_id, vocab
         self.kinds = config.kinds()
         self.budget = config.budget()
         self.judges = build_judges(config)
         self.proposers = build_proposers(config)
         self.explored: Counter[str] = Counter()
+        self.contaminated: Counter[str] = Counter()  # by benchmark
         self._lock = threading.Lock()
-        self.seen = set(seen)
+        # what earlier samples kept, in source order (exact keys, fingerprints)
+        self.kept = seen if isinstance(seen, Kept) else Kept(set(seen), bits=config.dedup_bits)
+        self.filters = filters
         self.teacher_label = teacher_label(config.teacher, config.teacher_options)
 
     def _load(self, item: SourceItem) -> tuple[SourceSample, Image.Image, str, Any]:
@@ -85,8 +105,15 @@ class ShardProcessor:
         return item, loaded.image, loaded.sha256, original
 
     def prepare(self, item: SourceItem, image_side: int) -> Prepared:
-        """Load, explore and encode (CPU, in a worker). Raises :class:`Rejection`."""
+        """Load, filter, explore and encode (CPU, in a worker). Raises :class:`Rejection`."""
         sample, image, sha, original = self._load(item)
+        fp = fingerprint(image)
+        hit = self.filters.contaminated(fp, sample.question) if self.filters else None
+        if hit is not None:  # before any work: a benchmark's sample costs nothing more
+            benchmark, why = hit
+            with self._lock:
+                self.contaminated[benchmark] += 1
+            raise Rejection("contaminated", f"a near-duplicate of {why}", "filter")
         try:
             found = explore(
                 sample,
@@ -134,6 +161,7 @@ class ShardProcessor:
             replace(sample, image=b""),
             request,
             sha,
+            fp,
             image_struct(data, f"{sample.id}.{ext}"),
             observations,
             refused.detail if refused is not None and found.direct else "",
@@ -172,7 +200,16 @@ class ShardProcessor:
         key = dedup_key(p.sha, sample.question)
         direct = p.request.direct is not None
         candidate = Candidate(
-            traj, functional.text, agentic, sample.answer, self.vocab, preset, key, set(), direct
+            traj,
+            functional.text,
+            agentic,
+            sample.answer,
+            self.vocab,
+            preset,
+            key,
+            set(),
+            direct,
+            tuple(sample.accepted),
         )
         failure = verify(candidate)
         if failure is not None:
@@ -208,15 +245,30 @@ class ShardProcessor:
             over_quota = reject_row(
                 self.run_id, sample, Rejection("no_helpful_operation", detail, "explore", p.trail)
             )
-        return Outcome(rows, None, key, duplicate, usage, over_quota)
+        return Outcome(
+            rows,
+            None,
+            key,
+            duplicate,
+            usage,
+            over_quota,
+            # the same question and answer: a near-identical picture with another answer is
+            # another sample (a fingerprint does not see a small changed detail)
+            f"{normalize_question(sample.question)}\x00{normalize_question(sample.answer)}",
+            p.fingerprint,
+        )
 
     def _emit(self, outcome: Outcome, writer: ShardWriter, stats: ShardStats) -> None:
         """Write one outcome (in source order: dedup and the direct share are decided here)."""
         stats.samples += 1
         stats.usage.add(outcome.usage)
         reject = outcome.reject
-        if reject is None and outcome.key in self.seen:
+        if reject is None and outcome.key in self.kept.keys:
             reject = outcome.duplicate
+        first_seen = self.kept.near_duplicate_of(outcome.question, outcome.fingerprint)
+        if reject is None and first_seen is not None and outcome.duplicate is not None:
+            detail = f"a near-duplicate of sample {first_seen}, kept earlier with this question"
+            reject = {**outcome.duplicate, "reason": "near_duplicate", "detail": detail}
         kept = len(stats.keys)
         if reject is None and outcome.over_quota is not None:
             if stats.direct + 1 > self.config.direct_share * (kept + 1):
@@ -227,11 +279,16 @@ class ShardProcessor:
             writer.add("rejects", reject)
             stats.reasons[reject["reason"]] += 1
             return
-        self.seen.add(outcome.key)
-        stats.keys.append(outcome.key)
         first = next(iter(outcome.rows.values()))
+        self.kept.add(outcome.key, outcome.question, outcome.fingerprint, first["id"])
+        stats.keys.append(outcome.key)
+        if outcome.fingerprint is not None:
+            stats.near.append(Kept.entry(outcome.question, outcome.fingerprint, first["id"]))
         stats.tasks[first["task"]] += 1
         stats.tokens.update(first["tokens"])
+        by_source = stats.sources[first["source"]]
+        by_source.update(kept=1, direct=int(first["direct"]))
+        by_source.update(first["tokens"])
         stats.operations.update(op["name"] for op in first["operations"])
         stats.chain_lengths[str(len(first["operations"]))] += 1
         for kind, row in outcome.rows.items():
@@ -298,4 +355,5 @@ class ShardProcessor:
             if isinstance(spent, Usage):
                 stats.usage.add(spent)
         stats.explored = self.explored
+        stats.contaminated = self.contaminated
         return stats

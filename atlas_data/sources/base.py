@@ -52,6 +52,7 @@ class SourceSample:
     annotations: dict[str, Any] = field(default_factory=dict)
     needs: list[Need] = field(default_factory=list)
     objects: list[dict[str, Any]] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)  # other answers annotators agreed on
 
 
 @dataclass(frozen=True)

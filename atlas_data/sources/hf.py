@@ -100,13 +100,14 @@ class HFSource:
         self.label = self.options.label or (local.stem if local.exists() else dataset)
         self.adapter = self.options.adapter(names, f"hf/{self.label}", self._read_image)
         self.columns = self.adapter.columns
-        feature = (ds.features or {}).get(self.columns["image"])
+        image_column = self.options.image_column(self.adapter)
+        feature = (ds.features or {}).get(image_column)
         if isinstance(feature, datasets.Image):
-            ds = ds.cast_column(self.columns["image"], datasets.Image(decode=False))
+            ds = ds.cast_column(image_column, datasets.Image(decode=False))
         elif isinstance(getattr(feature, "feature", None), datasets.Image):  # a list of images
             list_type: Any = type(feature)
             undecoded = list_type(datasets.Image(decode=False))
-            ds = ds.cast_column(self.columns["image"], undecoded)
+            ds = ds.cast_column(image_column, undecoded)
         self.ds = ds
         base = data_dir or (
             str(local if local.is_dir() else local.parent) if local.exists() else None

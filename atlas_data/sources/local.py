@@ -129,6 +129,8 @@ class LocalSource:
     def _read_image(self, value: Any) -> tuple[bytes, str]:
         if value is None:
             raise Rejection("missing_image", "the image column is empty")
+        if isinstance(value, (bytes, bytearray)):  # a preset decoded it (TreeBench's base64)
+            return bytes(value), ""
         return read_inside(self.root, str(value), self.adapter.policy.max_file_bytes)
 
     def sample(self, i: int) -> SourceItem:

@@ -17,6 +17,7 @@ import json
 import math
 import re
 import warnings
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +30,11 @@ from atlas_data.ops.image_io import EXIF_ORIENTATION
 from atlas_data.ops.spec import Need
 from atlas_data.rejections import Rejection
 from atlas_data.sources.base import SourceItem, SourceRejection, SourceSample, content_id
+from atlas_data.sources.intent import intent_of
+from atlas_data.sources.needs import Annotations, Mark, annotated_needs
+from atlas_data.sources.presets import Preset, preset
 
-FIELDS = ("image", "question", "answer", "choices", "bbox", "objects", "task")
+FIELDS = ("image", "question", "answer", "choices", "bbox", "points", "objects", "task")
 REQUIRED = ("image", "question", "answer")
 
 # Column names tried, in order, when a field is not mapped explicitly.
@@ -40,6 +44,7 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "answer": ("answer", "label", "gt_answer", "solution", "answers", "target"),
     "choices": ("choices", "options", "candidates"),
     "bbox": ("bbox", "box", "boxes", "bboxes", "target_box", "target_bbox"),
+    "points": ("points", "point", "keypoints", "coords", "coordinates"),
     "objects": ("objects", "distractors"),
     "task": ("task", "category", "type"),
 }
@@ -52,8 +57,13 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
     "grounded": ("image", "question", "answer", "bbox"),
 }
 
-BBOX_FORMATS = ("xyxy", "xywh", "xyxy_norm", "xywh_norm", "cxcywh_norm")
+# xyxy_square_norm: 0-1 on the image padded (centred) to a square, as LLaVA-style sets do
+BBOX_FORMATS = ("xyxy", "xywh", "xyxy_norm", "xywh_norm", "cxcywh_norm", "xyxy_square_norm")
 BBOX_OPS = ("zoom", "box")
+# Points in source pixels (default), normalised to [0, 1], or in percent of width and
+# height (PixMo-Points).
+POINT_FORMATS = {"xy": 1.0, "xy_norm": 1.0, "xy_percent": 100.0}
+MAX_POINTS = 256  # point_mark's own limit
 
 # What an extension promises. MPO is how PIL names many phone JPEGs (a JPEG + preview).
 EXTENSION_FORMATS: dict[str, frozenset[str]] = {
@@ -122,7 +132,9 @@ class ImagePolicy:
         )
 
 
-RECORD_OPTIONS = ("map", "layout", "bbox_format", "bbox_op", "task", "name")
+RECORD_OPTIONS = (
+    "map", "layout", "preset", "bbox_format", "bbox_op", "point_format", "task", "name",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -132,30 +144,51 @@ class RecordOptions:
 
     columns: dict[str, str] = field(default_factory=dict)
     layout: str = "auto"
+    preset: Preset | None = None
     bbox_format: str = "xyxy"
     bbox_op: str = "zoom"
+    point_format: str = "xy"
     task: str | None = None
     label: str | None = None
     policy: ImagePolicy = field(default_factory=ImagePolicy)
 
     def adapter(self, names: Sequence[str], source: str, read_image: ImageReader) -> RecordAdapter:
-        """The adapter for records with these column ``names``, named ``source``."""
+        """The adapter for records with these column ``names``, named ``source``. A preset
+        turns each row into the record fields itself: its names need no resolving."""
+        columns = (
+            {f: f for f in FIELDS}
+            if self.preset
+            else resolve_columns(list(names), self.columns, self.layout)
+        )
+        if self.preset and self.preset.image_column not in names:
+            raise ValueError(
+                f"preset {self.preset.name} reads the image from {self.preset.image_column!r}, "
+                f"which the data lacks (columns: {sorted(names)}): is it {self.preset.dataset}?"
+            )
         return RecordAdapter(
-            columns=resolve_columns(list(names), self.columns, self.layout),
+            columns=columns,
+            preset=self.preset,
             source=source,
             read_image=read_image,
             policy=self.policy,
             bbox_format=self.bbox_format,
             bbox_op=self.bbox_op,
+            point_format=self.point_format,
             task=self.task,
         )
+
+    def image_column(self, adapter: RecordAdapter) -> str:
+        """The dataset's own column that holds the image."""
+        return self.preset.image_column if self.preset else adapter.columns["image"]
 
     def describe(self, adapter: RecordAdapter) -> dict[str, Any]:
         return {
             "columns": adapter.columns,
             "layout": self.layout,
+            "preset": self.preset.name if self.preset else None,
             "bbox_format": self.bbox_format,
             "bbox_op": self.bbox_op,
+            "point_format": self.point_format,
             "policy": vars(self.policy),
         }
 
@@ -168,11 +201,16 @@ def record_options(
     opts = dict(options)
     policy = ImagePolicy.from_options(opts)
     check_keys(opts, (*own, *RECORD_OPTIONS), f"{what} source option")
+    chosen = preset(str(opts["preset"])) if opts.get("preset") else None
+    if chosen and opts.get("map"):
+        raise ValueError(f"preset {chosen.name} maps the columns itself: drop --map")
     shared = RecordOptions(
         columns=parse_map(opts.get("map")),
         layout=str(opts.get("layout", "auto")),
-        bbox_format=str(opts.get("bbox_format", "xyxy")),
+        preset=chosen,
+        bbox_format=str(opts.get("bbox_format") or (chosen.bbox_format if chosen else "xyxy")),
         bbox_op=str(opts.get("bbox_op", "zoom")),
+        point_format=str(opts.get("point_format") or (chosen.point_format if chosen else "xy")),
         task=str(opts["task"]) if opts.get("task") else None,
         label=str(opts["name"]) if opts.get("name") else None,
         policy=policy,
@@ -330,6 +368,10 @@ def to_xyxy(b: Sequence[float], fmt: str, size: tuple[int, int]) -> list[int]:
         x0, y0, x1, y1 = b[0] * w, b[1] * h, b[2] * w, b[3] * h
     elif fmt == "xywh_norm":
         x0, y0, x1, y1 = b[0] * w, b[1] * h, (b[0] + b[2]) * w, (b[1] + b[3]) * h
+    elif fmt == "xyxy_square_norm":  # the shorter side was padded by half the difference
+        side = max(w, h)
+        dx, dy = (h - w) // 2 if h > w else 0, (w - h) // 2 if w > h else 0
+        x0, y0, x1, y1 = b[0] * side - dx, b[1] * side - dy, b[2] * side - dx, b[3] * side - dy
     else:  # cxcywh_norm (YOLO)
         x0, y0 = (b[0] - b[2] / 2) * w, (b[1] - b[3] / 2) * h
         x1, y1 = (b[0] + b[2] / 2) * w, (b[1] + b[3] / 2) * h
@@ -344,6 +386,59 @@ def to_xyxy(b: Sequence[float], fmt: str, size: tuple[int, int]) -> list[int]:
     if box[2] - box[0] < 2 or box[3] - box[1] < 2:
         raise Rejection("bad_bbox", f"box {list(b)} ({fmt}) lies outside the {w}x{h} image")
     return box
+
+
+def _point(value: Any, scale: float, size: tuple[int, int], k: int) -> Mark:
+    """One point: ``[x, y]``, ``[x, y, label]`` or ``{"x", "y", "label"}``, in pixels after
+    dividing by ``scale`` (1, or 100 for percent) and multiplying normalised ones out."""
+    label: Any = ""
+    if isinstance(value, Mapping):
+        x, y, label = value.get("x"), value.get("y"), value.get("label") or ""
+    elif isinstance(value, (list, tuple)) and len(value) in (2, 3):
+        x, y = value[0], value[1]
+        label = value[2] if len(value) == 3 else ""
+    else:
+        raise Rejection("bad_points", f"point {k} must be [x, y] or {{x, y}}, got {value!r}")
+    try:
+        fx, fy = float(x), float(y)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise Rejection("bad_points", f"point {k} has no numeric x and y: {value!r}") from exc
+    if not (math.isfinite(fx) and math.isfinite(fy)):
+        raise Rejection("bad_points", f"point {k} is not finite: {value!r}")
+    return Mark(fx / scale, fy / scale, str(label))
+
+
+def point_list(value: Any, fmt: str, size: tuple[int, int]) -> list[Mark]:
+    """A record's points in source pixels: a list of points, or ``{label: [x, y]}``; a
+    malformed, non-finite or off-image point refuses the record (``bad_points``)."""
+    value = _maybe_json(value)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return []
+    if isinstance(value, Mapping) and not {"x", "y"} <= set(value):
+        value = [
+            [*v[:2], k] if isinstance(v, (list, tuple)) else {**v, "label": k}
+            for k, v in value.items()
+        ]
+    elif isinstance(value, Mapping):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise Rejection("bad_points", f"points must be a list of [x, y], got {value!r}")
+    if len(value) > MAX_POINTS:
+        raise Rejection("bad_points", f"{len(value)} points; at most {MAX_POINTS} per sample")
+    w, h = size
+    pixels = fmt == "xy"
+    out = []
+    for k, v in enumerate(value):
+        p = _point(_maybe_json(v), POINT_FORMATS[fmt], size, k)
+        if not pixels:  # normalised, or percent already divided by 100
+            if not (-1e-6 <= p.x <= 1 + 1e-6 and -1e-6 <= p.y <= 1 + 1e-6):
+                raise Rejection("bad_points", f"point {k} {v!r} is not within [0, 1] ({fmt})")
+            p = Mark(p.x * w, p.y * h, p.label)
+        if not (0 <= p.x <= w and 0 <= p.y <= h):
+            where = f"lies outside the {w}x{h} image; is point_format right?"
+            raise Rejection("bad_points", f"point {k} {v!r} {where}")
+        out.append(p)
+    return out
 
 
 def normalize_choices(value: Any) -> list[str] | None:
@@ -369,10 +464,28 @@ def normalize_choices(value: Any) -> list[str] | None:
     return choices
 
 
+AGREEING = 3  # annotators who must give an answer for it to count (VQA accuracy's rule)
+
+
+def consensus(answers: Sequence[Any]) -> tuple[str, list[str]]:
+    """Annotator answers (VQA's ten): the most common (ties: the first given), and every
+    answer given by at least :data:`AGREEING` annotators (or by the most, if none is)."""
+    given = [str(a).strip() for a in answers if str(a or "").strip()]
+    if not given:
+        return "", []
+    tally = Counter(a.lower() for a in given)
+    top = max(tally.values())
+    first = {a.lower(): a for a in reversed(given)}  # the first spelling of each
+    best = next(a for a in given if tally[a.lower()] == top)
+    accepted = [first[a] for a, n in tally.items() if n >= min(AGREEING, top)]
+    return best, accepted
+
+
 def resolve_answer(answer: Any, choices: list[str] | None) -> str:
-    """The answer as text; for multiple choice, the text of the right option."""
+    """The answer as text; for multiple choice, the text of the right option; for a list of
+    annotator answers, their consensus."""
     if isinstance(answer, (list, tuple)):  # e.g. VQA lists of annotator answers
-        answer = answer[0] if answer else ""
+        answer = consensus(answer)[0]
     if not choices:
         return "" if answer is None else str(answer).strip()
     if isinstance(answer, int) and not isinstance(answer, bool):
@@ -407,20 +520,26 @@ class RecordAdapter:
     columns: dict[str, str]
     source: str
     read_image: ImageReader
+    preset: Preset | None = None
     policy: ImagePolicy = field(default_factory=ImagePolicy)
     bbox_format: str = "xyxy"
     bbox_op: str = "zoom"
+    point_format: str = "xy"
     task: str | None = None
 
     def __post_init__(self) -> None:
         _choice(self.bbox_format, "bbox_format", BBOX_FORMATS)
         _choice(self.bbox_op, "bbox_op", BBOX_OPS)
+        _choice(self.point_format, "point_format", tuple(POINT_FORMATS))
 
     def item(self, record: Mapping[str, Any], index: int) -> SourceItem:
         """Never raises on bad data: a record becomes a sample or a rejection."""
-        question = str(record.get(self.columns["question"]) or "").strip()
         data = b""
+        question = ""
         try:
+            if self.preset is not None:
+                record = self._adapted(record)
+            question = str(record.get(self.columns["question"]) or "").strip()
             data, name = self.read_image(record.get(self.columns["image"]))
             return self._sample(record, question, data, name)
         except Rejection as exc:
@@ -432,6 +551,17 @@ class RecordAdapter:
                 source=self.source,
                 question=question,
             )
+
+    def _adapted(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The row in the record fields, by the preset; a row it cannot read is refused."""
+        assert self.preset is not None
+        try:
+            return self.preset.adapt(record)
+        except Rejection:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            detail = f"a {self.preset.name} row must look like {self.preset.dataset}'s: {exc!r}"
+            raise Rejection("bad_record", detail[:500]) from exc
 
     def _task(self, record: Mapping[str, Any], choices: list[str] | None) -> str:
         if self.task:
@@ -456,8 +586,10 @@ class RecordAdapter:
             if "choices" in self.columns
             else None
         )
-        answer = resolve_answer(record.get(self.columns["answer"]), choices)
-        needs, objects, boxes = self._annotations(record, data, answer)
+        raw_answer = record.get(self.columns["answer"])
+        answer = resolve_answer(raw_answer, choices)
+        accepted = consensus(raw_answer)[1] if isinstance(raw_answer, (list, tuple)) else []
+        needs, objects, marked = self._annotations(record, data, question, answer)
         return SourceSample(
             id=content_id(hashlib.sha256(data).hexdigest(), question),
             image=data,
@@ -466,36 +598,38 @@ class RecordAdapter:
             task=self._task(record, choices),
             source=self.source,
             choices=choices,
-            annotations={"boxes": boxes} if boxes else {},
+            annotations=marked,
+            accepted=[a for a in accepted if a != answer],
             needs=needs,
             objects=objects,
         )
 
     def _annotations(
-        self, record: Mapping[str, Any], data: bytes, answer: str
-    ) -> tuple[list[Need], list[dict[str, Any]], list[list[int]]]:
-        """Needs from the record's boxes, distractor objects, and the boxes in pixels."""
+        self, record: Mapping[str, Any], data: bytes, question: str, answer: str
+    ) -> tuple[list[Need], list[dict[str, Any]], dict[str, Any]]:
+        """Needs from the record's boxes and points and the question's intent, the
+        distractor objects, and the annotations in source pixels (kept on the sample)."""
         boxes = box_list(record.get(self.columns["bbox"])) if "bbox" in self.columns else []
         others = box_list(record.get(self.columns["objects"])) if "objects" in self.columns else []
-        size = image_size(data) if boxes or others else None
+        raw_points = record.get(self.columns["points"]) if "points" in self.columns else None
+        size = image_size(data) if boxes or others or raw_points is not None else None
         if size is None:  # nothing to read, or undecodable: the decoder gives the reason
-            return [], [], []
+            return [], [], {}
         if len(boxes) > MAX_NEEDS:
             raise Rejection("too_many_boxes", f"{len(boxes)} boxes; at most {MAX_NEEDS} per sample")
         px = [to_xyxy(b, self.bbox_format, size) for b in boxes]
-        # Several boxes are one region to look at (a chain would put the second box in
-        # the first zoom's frame); the source knows where, not what the region shows.
-        needs = []
-        if px:
-            whole = [min(b[0] for b in px), min(b[1] for b in px)]
-            whole += [max(b[2] for b in px), max(b[3] for b in px)]
-            needs = [
-                Need("zoom", {}, evidence=[float(v) for v in whole])
-                if self.bbox_op == "zoom"
-                else Need("box", {"box": whole})
-            ]
-        objects = [
-            {"label": f"region {k}", "box": to_xyxy(b, self.bbox_format, size)}
-            for k, b in enumerate(others)
-        ]
-        return needs, objects, px
+        points = point_list(raw_points, self.point_format, size)
+        listed = [to_xyxy(b, self.bbox_format, size) for b in others]
+        objects = [{"label": f"region {k}", "box": b} for k, b in enumerate(listed)]
+        marked = Annotations(
+            size,
+            [[float(v) for v in b] for b in px],
+            points,
+            [[float(v) for v in b] for b in listed] or None,  # none: rivals found in pixels
+            answer,
+        )
+        needs = annotated_needs(marked, intent_of(question), self.bbox_op)
+        kept: dict[str, Any] = {"boxes": px} if px else {}
+        if points:
+            kept["points"] = [{"x": p.x, "y": p.y, "label": p.label} for p in points]
+        return needs, objects, kept

@@ -55,6 +55,20 @@ class Quality:
     proposers: dict[str, dict[str, int]] = field(default_factory=dict)
     judges: dict[str, dict[str, int]] = field(default_factory=dict)
     evidence_containment: dict[str, Any] = field(default_factory=dict)
+    # per source: kept rows, direct answers and the count of each token used
+    sources: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What was kept out of the data: the benchmarks decontaminated against (path, content
+    hash, images and questions indexed), how many samples each removed, and the
+    near-duplicate threshold."""
+
+    benchmarks: list[dict[str, Any]] = field(default_factory=list)
+    contaminated: dict[str, int] = field(default_factory=dict)
+    near_duplicates: int = 0
+    dedup_bits: int = 12
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,7 @@ class Manifest:
     counts: Counts = field(default_factory=Counts)
     quality: Quality = field(default_factory=Quality)
     teacher_usage: Usage = field(default_factory=Usage)
+    filters: Filters = field(default_factory=Filters)
     timing: Timing = field(default_factory=Timing)
     files: list[str] = field(default_factory=list)
 

@@ -40,6 +40,27 @@ PREAMBLES: dict[str, tuple[str, ...]] = {
         "To answer reliably I need to keep track of each object I count.",
     ),
 }
+# What makes it hard, by the purpose annotations gave the first drawing (measure.purpose).
+PURPOSE_PREAMBLES: dict[str, tuple[str, ...]] = {
+    "count": (
+        "There are many similar objects, so counting them by eye is error-prone.",
+        "Several of these objects look alike; I should number them to count them reliably.",
+    ),
+    "align": (
+        "The two points are nearly level, and that is too fine to judge by eye.",
+        "Whether these points line up is too small a difference to see reliably.",
+    ),
+    "length": ("The two lengths look alike, so comparing them by eye is unreliable.",),
+    "compare": (
+        "The regions look alike in size and sit apart, so comparing them by eye is unreliable.",
+        "The two regions are too similar to compare at a glance.",
+    ),
+    "relate": (
+        "Several things lie near where the question starts, so I should trace the right one.",
+        "More than one candidate sits near the starting point, so a glance is not enough.",
+    ),
+    "name": ("The place the question asks about is small, so I should mark what it is.",),
+}
 DIRECT_PREAMBLES = (
     "The part of the image the question is about is clear enough as it is.",
     "No closer look is needed here: the relevant detail is large enough to see directly.",
@@ -63,9 +84,11 @@ CONCLUSIONS = (
 )
 
 
-def _read_text(evidence: dict[str, Any]) -> bool:
-    """A judge read text in the result (the OCR judge's ``text``, alone or combined)."""
-    return "text" in evidence or any(isinstance(v, dict) and "text" in v for v in evidence.values())
+def _found(evidence: dict[str, Any], key: str) -> Any:
+    """``key`` in a judgement's evidence, alone or in one of the combined judges' parts."""
+    if key in evidence:
+        return evidence[key]
+    return next((v[key] for v in evidence.values() if isinstance(v, dict) and key in v), None)
 
 
 class TemplateTeacher:
@@ -75,7 +98,7 @@ class TemplateTeacher:
     image_side = 0  # writes from the judges' evidence, never from pixels
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "version": 2}
+        return {"name": self.name, "version": 3}
 
     async def teach(self, request: TeachRequest) -> TeachResult:
         return self.teach_sync(request)
@@ -93,13 +116,16 @@ class TemplateTeacher:
                     f"{chosen.operation.name}: the judge recorded nothing the result shows",
                 )
             spec = spec_of(chosen.operation.name)
-            reading = _read_text(chosen.judgement.evidence) and spec.reading_intents
-            intent = rng.choice(spec.reading_intents if reading else spec.intents)
+            evidence = chosen.judgement.evidence
+            reading = _found(evidence, "text") is not None and spec.reading_intents
+            purposed = spec.purpose_intents.get(str(_found(evidence, "purpose")))
+            intent = rng.choice(purposed or (spec.reading_intents if reading else spec.intents))
             steps.append(StepText(intent, rng.choice(OBSERVATION_LEADS).format(seen)))
         first = spec_of(request.steps[0].operation.name).category
+        purpose = str(_found(request.steps[0].judgement.evidence, "purpose"))
         return TeachResult(
             Reasoning(
-                preamble=rng.choice(PREAMBLES[first]),
+                preamble=rng.choice(PURPOSE_PREAMBLES.get(purpose) or PREAMBLES[first]),
                 steps=steps,
                 conclusion=rng.choice(CONCLUSIONS),
                 answer=request.answer,

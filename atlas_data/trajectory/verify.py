@@ -50,6 +50,7 @@ class Candidate:
     key: str
     seen: set[str]
     direct: bool = False  # no operation by design: a judge verified the answer without one
+    accepted: tuple[str, ...] = ()  # other answers annotators agreed on (VQA's ten)
 
 
 def check_format(c: Candidate) -> str | None:
@@ -67,7 +68,7 @@ def check_answer(c: Candidate) -> str | None:
         got = get_preset(c.preset).parse(c.functional).answer
     except FormatError:
         return "no parsable final answer"
-    if normalize_answer(got) != normalize_answer(c.truth):
+    if normalize_answer(got) not in {normalize_answer(t) for t in (c.truth, *c.accepted)}:
         return f"answered {got!r}, ground truth is {c.truth!r}"
     return None
 

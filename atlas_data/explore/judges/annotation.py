@@ -5,12 +5,18 @@ result is useful at the trainee's pixel budget; how close is close enough is the
 operation's own ``match`` (its spec in ``atlas_data/ops``): a zoom must hold the evidence
 and take it from below the reading size at the budget to above it, a line or arrow must
 join the needed points, a box must overlap the needed region without covering most of
-the image, marks must hit every needed point once. A sample with no needs gets no opinion
-(the judge abstains), so other judges decide alone.
+the image, marks must hit every needed point once. A need built from a user's annotations
+(or a model's pointing) carries a ``measure``, and must also pass its operation's help rule
+(``helps``): numbered marks past four objects, a line on a small offset, boxes on regions
+alike and apart, an arrow where the target has rivals; the rule and its numbers are kept in
+the evidence whichever way it goes. A sample with no needs gets no opinion (the judge
+abstains), so other judges decide alone.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import replace
 from typing import Any
 
@@ -20,7 +26,7 @@ from atlas_data.config import Budget
 from atlas_data.explore.judges import JudgeEntry
 from atlas_data.explore.text import glyph_height, is_reading_question
 from atlas_data.ops import Operation, specs
-from atlas_data.ops.spec import MatchContext, Need
+from atlas_data.ops.spec import Match, MatchContext, Need
 from atlas_data.ops.zoom import evidence_box, evidence_px
 from atlas_data.sources.base import SourceSample
 from atlas_data.trajectory.judgement import Judgement
@@ -34,6 +40,26 @@ class AnnotationJudge:
 
     def __init__(self, budget: Budget | None = None) -> None:
         self.budget = budget or Budget()
+        # a need's help rule depends on the need and the canvas, not on the candidate
+        self._rules: dict[tuple[int, int], tuple[weakref.ref[Any], Match | None]] = {}
+        self._lock = threading.Lock()
+
+    def rule(self, need: Need, ctx: MatchContext, image: Image.Image) -> Match | None:
+        """The need's help rule on this canvas (computed once per need and canvas)."""
+        spec = specs().get(need.op)
+        if spec is None or need.measure is None:
+            return None
+        key = (id(need), id(image))
+        with self._lock:
+            hit = self._rules.get(key)
+        if hit is not None and hit[0]() is image:  # the same canvas, not a reused id
+            return hit[1]
+        verdict = spec.helps(need, ctx, image)
+        with self._lock:
+            if len(self._rules) > 64:
+                self._rules.clear()
+            self._rules[key] = (weakref.ref(image), verdict)
+        return verdict
 
     def needs(self, sample: SourceSample, image: Image.Image) -> list[Need]:
         """The sample's needs, a zoom on text given the glyph height measured in its box (a
@@ -62,9 +88,17 @@ class AnnotationJudge:
                 continue
             m = spec.match(dict(op.params), need, ctx)
             ev = {"need": index, **m.evidence}
-            if m.ok and need.reveals:  # what the source knows the result shows
+            ok = m.ok
+            if not ok:
+                ev.setdefault("why", f"not the {need.op} the annotations call for")
+            if ok:
+                ruled = self.rule(need, ctx, image)
+                if ruled is not None:  # the help rule's numbers, kept either way
+                    ev.update(ruled.evidence, purpose=(need.measure or {}).get("purpose"))
+                    ok = ruled.ok
+            if ok and need.reveals:  # what the source knows the result shows
                 ev["seen"] = need.reveals
-            j = Judgement(m.ok, m.score, self.name, ev)
+            j = Judgement(ok, m.score if ok else 0.0, self.name, ev)
             if best is None or (j.helpful, j.score) > (best.helpful, best.score):
                 best = j
         if best is None:
