@@ -82,39 +82,91 @@ def config_from_cli(values: dict[str, Any]) -> RunConfig:
 
 def _run(**values: Any) -> None:
     """Run the pipeline (resumes automatically when the same config ran before)."""
-    from atlas_data.llm import TeacherUnavailable
+    from atlas_data.llm import RunStopped
     from atlas_data.run.driver import RunPlan, drive, in_order
 
     exports = values.pop("export") or []
+    estimating = values.pop("estimate")
     try:
         plan = RunPlan.resolve(config_from_cli(values))  # a bad option or file fails here
     except (ValueError, VocabularyError) as exc:
         _fail(str(exc))
+        return
+    if estimating:
+        _estimate(plan)
         return
     done_before = sum(r["samples"] for r in plan.run_dir.records())
     if done_before:
         console.print(f"resuming {plan.run_dir.root}: {done_before} samples already done")
     console.print(f"source: {plan.taken()}")
     with Progress(
-        TextColumn("[bold]synthesizing"),
+        TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=False,
     ) as progress:
-        task = progress.add_task("samples", total=plan.total, completed=done_before)
+        task = progress.add_task("synthesizing", total=plan.total, completed=done_before)
+        batch_task: list[Any] = []
+
+        def on_batch(done: int, submitted: int) -> None:
+            if not batch_task:
+                batch_task.append(progress.add_task("batch requests", total=submitted))
+            progress.update(batch_task[0], completed=done, total=submitted)
+
+        def on_pass(samples: int) -> None:  # a batch run explores again after each batch
+            progress.reset(task, total=samples, description="exploring and teaching")
+
         try:
-            manifest = drive(plan, in_order(plan, lambda: progress.advance(task)))
-        except TeacherUnavailable as exc:
+            manifest = drive(
+                plan, in_order(plan, lambda: progress.advance(task)), 1, on_batch, on_pass
+            )
+        except RunStopped as exc:
             progress.stop()
+            if exc.exit_code == 3:  # a planned stop: say what to do next, not "error"
+                console.print(str(exc), style="bold")
+                raise typer.Exit(3) from None
             _fail(str(exc))
-            return
     console.print(summary_table(manifest))
     if not manifest.counts.kept:
         _fail("no sample was kept; see the rejection reasons above")
     for fmt in exports:
         _export(plan.run_dir.root, fmt, plan.run_dir.root / "exports" / fmt)
+
+
+def _estimate(plan: Any) -> None:
+    """``run --estimate``: explore, prepare the teacher's requests, count and price them."""
+    from atlas_data.run.estimate import estimate
+
+    console.print(f"source: {plan.taken()}; estimating (nothing is sent)")
+    try:
+        with console.status("exploring and preparing the teacher's requests"):
+            est = estimate(plan)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    path = plan.run_dir.root / "estimate.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(est.to_json(), indent=1))
+    t = Table(title="estimate (nothing was sent)", show_header=False)
+    per = 1000 / est.samples if est.samples else 0.0
+    usd = "unknown: pass --price-in and --price-out" if est.usd is None else f"${est.usd:.4f}"
+    for k, v in (
+        ("samples to do", str(est.samples)),
+        ("teacher requests", str(est.requests)),
+        ("input tokens (text + images)", str(est.input_tokens)),
+        ("output tokens (projected)", str(est.output_tokens)),
+        ("model", f"{est.model or '-'} ({est.mode})"),
+        ("cost", f"{usd} ({est.price_source})"),
+        (
+            "per 1,000 samples",
+            "-" if est.usd is None else f"{est.requests * per:.0f} requests, ${est.usd * per:.2f}",
+        ),
+        ("written to", str(path)),
+    ):
+        t.add_row(k, v)
+    console.print(t)
 
 
 def _run_signature() -> tuple[inspect.Signature, dict[str, Any]]:
@@ -143,6 +195,16 @@ def _run_signature() -> tuple[inspect.Signature, dict[str, Any]]:
         None,
         typer.Option(
             "--export", help="Also export: trl, llamafactory, verl, openrlhf (repeatable)."
+        ),
+    )
+    add(
+        "estimate",
+        bool,
+        False,
+        typer.Option(
+            "--estimate",
+            help="Explore and prepare the teacher's requests, then print their count, tokens "
+            "and dollars without sending anything or writing rows.",
         ),
     )
     return inspect.Signature(params), hints

@@ -28,6 +28,7 @@ from atlas_data.trajectory.formats import get_preset
 Role = Literal["rows", "where"]
 
 SPLITS = ("sft", "rl", "both")
+TEACHER_BATCH = ("off", "api", "file")
 DEFAULT_BUDGET_SIDE = 1024  # the trainee's view: longest side in px (Qwen2.5-VL-like budget)
 # Glyph height (px, at the budget) below which the trainee cannot read text or make out a
 # detail: Qwen2-VL-style encoders see 14 px patches; text under ~10 px is guesswork there.
@@ -155,6 +156,29 @@ class RunConfig:
         "images. (Old spelling: --judge-max-side.)",
         aliases=("judge_max_side",),
     )
+    teacher_batch: str = option(
+        "off",
+        "How teacher requests are sent: off (live), api (the OpenAI Batch API: half price, "
+        "within 24 h; the run waits, and a rerun resumes its batches) or file (one "
+        "requests.jsonl for `vllm run-batch`; the run stops, and finishes once its "
+        "results.jsonl is there). docs/teachers.md.",
+        "where",
+    )
+    price_in: float | None = option(
+        None,
+        "USD per million input tokens, for every model (default: the genai-prices table; "
+        "needed for local models). The Batch API's discount is applied on top.",
+        "where",
+    )
+    price_out: float | None = option(
+        None, "USD per million output tokens (with --price-in).", "where"
+    )
+    max_cost: float | None = option(
+        None,
+        "Stop cleanly once the run has spent this many USD (requests in flight finish); "
+        "a rerun with a higher cap resumes.",
+        "where",
+    )
     preset: str = option("atlas", "Output format preset: atlas or think-answer.")
     vocab_path: str | None = option(
         None, "A vocabulary JSON file (default: the paper's five tokens).", flag="vocab"
@@ -185,6 +209,12 @@ class RunConfig:
         if self.reading_px <= 0:
             raise ValueError(f"reading_px must be positive, got {self.reading_px}")
         get_preset(self.preset)  # names the presets when it is not one
+        if self.teacher_batch not in TEACHER_BATCH:
+            raise ValueError(
+                f"teacher_batch must be one of {TEACHER_BATCH}: {self.teacher_batch!r}"
+            )
+        if self.max_cost is not None and self.max_cost <= 0:
+            raise ValueError(f"max_cost must be positive, got {self.max_cost}")
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> RunConfig:

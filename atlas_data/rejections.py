@@ -89,6 +89,12 @@ _REASONS = (
     Reason("teacher_server_error", _MODEL, "The endpoint answered 5xx (or 408/409) every time."),
     Reason("teacher_bad_request", _MODEL, "The endpoint refused the request (4xx)."),
     Reason("teacher_error", _MODEL, "The request failed in an unexpected way."),
+    Reason(
+        "teacher_batch_failed",
+        ("teach",),
+        "In a batch (Batch API or offline file) the request failed on every retry; the "
+        "detail holds the last error line.",
+    ),
     Reason("teacher_refused", ("teach",), "The teacher refused, or a content filter stopped it."),
     Reason("teacher_truncated", ("teach",), "The answer hit max_tokens."),
     Reason("teacher_empty", ("teach",), "The teacher returned no text."),

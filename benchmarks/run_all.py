@@ -23,6 +23,7 @@ BENCHMARKS = (
     ["ocr_judge_time"],
     ["drawing_needs"],
     ["dedup_lookup"],
+    ["estimate_accuracy"],
 )
 
 

@@ -9,6 +9,11 @@ POINT says where the K-th event kills the process, with no cleanup of any kind:
 - ``rename``: right after the K-th atomic rename (a part or a completion record is in
   place, what should follow it is not);
 - ``manifest``: just before the manifest is written (every shard is done);
+- ``upload`` / ``create``: right after the K-th batch input file is uploaded / the K-th
+  batch is created (the API has it; the run's state does not yet);
+- ``poll``: at the K-th poll of a batch in progress;
+- ``ingest``: after the K-th batch answer is written into the response cache (a batch's
+  results half in);
 - ``none``: no crash; the run finishes.
 
 The hooks wrap library functions from the outside; the library has no crash switches.
@@ -24,6 +29,7 @@ import sys
 from typing import Any
 
 from atlas_data.config import RunConfig
+from atlas_data.llm.cache import ResponseCache
 from atlas_data.run.driver import run
 from atlas_data.store import writer
 from atlas_data.store.run import RunDir
@@ -83,6 +89,32 @@ def install(point: str, k: int) -> None:
             die()
 
         RunDir.write_manifest = write_manifest  # type: ignore[method-assign]
+    elif point in ("upload", "create", "poll"):
+        from openai.resources import batches, files
+
+        cls, name = {
+            "upload": (files.Files, "create"),
+            "create": (batches.Batches, "create"),
+            "poll": (batches.Batches, "retrieve"),
+        }[point]
+        original = getattr(cls, name)
+
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            out = original(self, *args, **kwargs)
+            if countdown.hit():
+                die()
+            return out
+
+        setattr(cls, name, call)
+    elif point == "ingest":
+        original_put = ResponseCache.put
+
+        def put(self: ResponseCache, key: str, value: Any) -> None:
+            original_put(self, key, value)
+            if countdown.hit():
+                die()
+
+        ResponseCache.put = put  # type: ignore[method-assign]
     elif point != "none":
         raise SystemExit(f"unknown crash point {point!r}")
 

@@ -30,19 +30,21 @@ import argparse
 import asyncio
 import base64
 import binascii
+import email.message
+import email.parser
 import io
 import json
 import math
 import re
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from PIL import Image
 
 MODES = (
@@ -57,6 +59,7 @@ MODES = (
     "offformat",
     "fenced",
 )
+_TOKEN = re.compile(r"\w+|[^\w\s]")
 _DATA_URL = re.compile(r"^data:image/(png|jpeg|jpg|webp|gif);base64,(.+)$", re.DOTALL)
 ROLES = ("system", "user", "assistant", "tool", "developer")
 
@@ -74,6 +77,16 @@ class StandIn:
     min_line_px: float = 20.0
     records: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # the Files and Batches endpoints
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    batches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    batch_plan: deque[str] = field(default_factory=deque)  # per created batch, then ok
+    batch_seconds: float = 0.2  # how long a batch stays in progress
+    executed: Counter[str] = field(default_factory=Counter)  # custom_id -> times run
+
+    def next_batch_mode(self) -> str:
+        with self.lock:
+            return self.batch_plan.popleft() if self.batch_plan else "ok"
 
     def next_mode(self) -> str:
         with self.lock:
@@ -88,12 +101,6 @@ class StandIn:
             self.records.clear()
             self.plan.clear()
             self.default_mode = "ok"
-
-
-def _error(status: int, message: str, kind: str, code: str | None = None) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"message": message, "type": kind, "param": None, "code": code}}, status
-    )
 
 
 def _validate(body: dict[str, Any], models: list[str]) -> tuple[list[Image.Image], str]:
@@ -152,7 +159,8 @@ def teach_answer(text: str) -> str:
     """Reasoning JSON from the hints in the prompt: the stand-in 'model' uses what it is told."""
     m = re.search(r"The correct answer is: (.*)", text)
     answer = m.group(1).strip() if m else "unknown"
-    n = int(re.search(r"Number of operations: (\d+)", text).group(1)) if "Number of" in text else 1
+    counted = re.search(r"Number of operations: (\d+)", text)
+    n = int(counted.group(1)) if counted else 1
     steps = []
     for k in range(1, n + 1):
         op = re.search(
@@ -217,7 +225,9 @@ def point(img: Image.Image, text: str) -> str:
     def coloured(b: list[float]) -> bool:
         if not words:
             return True
-        c = rgb.getpixel(tuple(centre(b)))
+        cx, cy = centre(b)
+        c = rgb.getpixel((int(cx), int(cy)))
+        assert isinstance(c, tuple)
         return math.dist(c, COLOUR_WORDS[words[0]]) < 90
 
     def rounded(b: list[float]) -> list[int]:
@@ -245,14 +255,29 @@ def read_answer(img: Image.Image, min_line_px: float) -> str:
     return max(lines, key=lambda ln: ln.score).text
 
 
+def _tokens(text: str) -> int:
+    """Tokens as the stand-in bills them: words and punctuation marks (not bytes/4)."""
+    return len(_TOKEN.findall(text))
+
+
+def image_tokens(model: str, img: Image.Image) -> int:
+    """The bill for an image, by the published rule of the model the stand-in serves under
+    that name (OpenAI's tiles or patches for ``gpt-*``; Qwen2-VL's 28 px patches for the
+    others). The rules are checked against their publishers' worked examples in
+    ``tests/test_costs.py``; the stand-in's text tokens are its own (words, not bytes/4)."""
+    from atlas_data.llm.count import image_tokens as published_rule
+
+    return published_rule(model, img.width, img.height)
+
+
 def _completion(
     model: str,
     content: str | None,
     finish: str,
     refusal: str | None = None,
-    prompt_chars: int = 0,
-    images: int = 0,
+    prompt_tokens: int = 0,
 ) -> dict[str, Any]:
+    completion_tokens = _tokens(content or refusal or "")
     return {
         "id": f"chatcmpl-{time.time_ns()}",
         "object": "chat.completion",
@@ -267,11 +292,97 @@ def _completion(
             }
         ],
         "usage": {
-            "prompt_tokens": prompt_chars // 4 + 85 * images,
-            "completion_tokens": len(content or refusal or "") // 4,
-            "total_tokens": prompt_chars // 4 + 85 * images + len(content or refusal or "") // 4,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
         },
     }
+
+
+async def respond(state: StandIn, raw: bytes, rec: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """One chat completion: (HTTP status, JSON body), faults included; ``rec`` is filled in
+    with what was asked (live requests and batch lines alike)."""
+    try:
+        body = json.loads(raw)
+        if not isinstance(body, dict):
+            raise ValueError("the body must be a JSON object")
+        images, text = _validate(body, state.models)
+    except ValueError as exc:
+        rec.update(status=400, error=str(exc))
+        return 400, _error_body(str(exc), "invalid_request_error")
+    model = body["model"]
+    if model not in state.models:
+        rec.update(status=404, model=model)
+        message = f"The model `{model}` does not exist"
+        return 404, _error_body(message, "invalid_request_error", "model_not_found")
+    mode = state.next_mode()
+    rec.update(
+        model=model,
+        mode=mode,
+        images=[(im.format, im.size) for im in images],
+        text=text,
+        body_bytes=len(raw),
+        response_format=(body.get("response_format") or {}).get("type"),
+        max_tokens=body.get("max_tokens"),
+    )
+    if state.latency:
+        await asyncio.sleep(state.latency)
+    if mode == "429":
+        rec["status"] = 429
+        return 429, _error_body(
+            "Rate limit reached, retry later", "requests", "rate_limit_exceeded"
+        )
+    if mode == "500":
+        rec["status"] = 500
+        return 500, _error_body("The server had an error", "server_error")
+    if mode == "slow":
+        await asyncio.sleep(state.slow_seconds)
+    teaching = _teaching(body, text)
+    content: str | None
+    if teaching:
+        content = teach_answer(text)
+    elif images and text.startswith("You locate evidence"):
+        content = await asyncio.to_thread(ground, images[-1])
+    elif images and text.startswith("You point at"):
+        content = await asyncio.to_thread(point, images[-1], text)
+    elif images:
+        content = await asyncio.to_thread(read_answer, images[-1], state.min_line_px)
+    else:
+        content = "unknown"
+    finish, refusal = "stop", None
+    assert content is not None
+    if mode == "malformed":
+        content = content[: len(content) // 2] + ' "oops": ,}'
+    elif mode == "refusal":
+        content, refusal = None, "I'm sorry, I can't help with that request."
+    elif mode == "refusal_text":
+        content = "I'm sorry, but I can't help with identifying that."
+    elif mode == "truncated":
+        content, finish = content[: len(content) // 3], "length"
+    elif mode == "offformat":
+        content = json.dumps({"reasoning": "it is the answer", "final": "x"})
+    elif mode == "fenced":
+        content = f"Here is the reasoning:\n```json\n{content}\n```\nHope this helps!"
+    rec["status"] = 200
+    rec["teaching"] = teaching
+    prompt = sum(3 + _tokens(t) for t in _message_texts(body)) + 3
+    prompt += sum(image_tokens(model, im) for im in images)
+    return 200, _completion(model, content, finish, refusal, prompt)
+
+
+def _message_texts(body: dict[str, Any]) -> list[str]:
+    """The text of each message (its parts joined), as the stand-in's tokenizer bills it."""
+    out = []
+    for m in body["messages"]:
+        c = m.get("content")
+        if isinstance(c, list):
+            c = "\n".join(p.get("text", "") for p in c if p.get("type") == "text")
+        out.append(c or "")
+    return out
+
+
+def _error_body(message: str, kind: str, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
 def build_app(state: StandIn) -> FastAPI:
@@ -304,75 +415,228 @@ def build_app(state: StandIn) -> FastAPI:
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> JSONResponse:
         raw = await request.body()
-        try:
-            body = json.loads(raw)
-            if not isinstance(body, dict):
-                raise ValueError("the body must be a JSON object")
-            images, text = _validate(body, state.models)
-        except ValueError as exc:
-            record(request, status=400, error=str(exc))
-            return _error(400, str(exc), "invalid_request_error")
-        model = body["model"]
-        if model not in state.models:
-            record(request, status=404, model=model)
-            return _error(
-                404,
-                f"The model `{model}` does not exist",
-                "invalid_request_error",
-                "model_not_found",
-            )
-        mode = state.next_mode()
-        rec = record(
-            request,
-            model=model,
-            mode=mode,
-            images=[(im.format, im.size) for im in images],
-            text=text,
-            body_bytes=len(raw),
-            response_format=(body.get("response_format") or {}).get("type"),
-            max_tokens=body.get("max_tokens"),
-        )
-        if state.latency:
-            await asyncio.sleep(state.latency)
-        if mode == "429":
-            rec["status"] = 429
-            resp = _error(429, "Rate limit reached, retry later", "requests", "rate_limit_exceeded")
+        status, payload = await respond(state, raw, record(request))
+        resp = JSONResponse(payload, status)
+        if status == 429:
             resp.headers["Retry-After"] = state.retry_after
-            return resp
-        if mode == "500":
-            rec["status"] = 500
-            return _error(500, "The server had an error", "server_error")
-        if mode == "slow":
-            await asyncio.sleep(state.slow_seconds)
-        teaching = _teaching(body, text)
-        if teaching:
-            content = teach_answer(text)
-        elif images and text.startswith("You locate evidence"):
-            content = await asyncio.to_thread(ground, images[-1])
-        elif images and text.startswith("You point at"):
-            content = await asyncio.to_thread(point, images[-1], text)
-        elif images:
-            content = await asyncio.to_thread(read_answer, images[-1], state.min_line_px)
-        else:
-            content = "unknown"
-        finish, refusal = "stop", None
-        if mode == "malformed":
-            content = content[: len(content) // 2] + ' "oops": ,}'
-        elif mode == "refusal":
-            content, refusal = None, "I'm sorry, I can't help with that request."
-        elif mode == "refusal_text":
-            content = "I'm sorry, but I can't help with identifying that."
-        elif mode == "truncated":
-            content, finish = content[: len(content) // 3], "length"
-        elif mode == "offformat":
-            content = json.dumps({"reasoning": "it is the answer", "final": "x"})
-        elif mode == "fenced":
-            content = f"Here is the reasoning:\n```json\n{content}\n```\nHope this helps!"
-        rec["status"] = 200
-        rec["teaching"] = teaching
-        return JSONResponse(_completion(model, content, finish, refusal, len(text), len(images)))
+        return resp
 
+    batches_api(app, state, record)
     return app
+
+
+BATCH_MODES = ("ok", "expire", "errors", "short", "fail")
+
+
+def _multipart(raw: bytes, content_type: str) -> dict[str, tuple[str | None, bytes]]:
+    """The fields of a multipart/form-data body: name -> (filename, bytes)."""
+    msg = email.parser.BytesParser().parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    out: dict[str, tuple[str | None, bytes]] = {}
+    parts = msg.get_payload() if msg.is_multipart() else []
+    for part in parts if isinstance(parts, list) else []:
+        assert isinstance(part, email.message.Message)
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        out[str(name)] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
+    return out
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}-{time.time_ns():x}"
+
+
+def batches_api(app: FastAPI, state: StandIn, record: Any) -> None:
+    """``/v1/files`` and ``/v1/batches`` as the Batch API serves them. A batch's lines are
+    run (through :func:`respond`) once it has been in progress ``batch_seconds``; a plan
+    mode per batch injects the API's faults: ``expire`` (half run, the rest in the error
+    file as batch_expired), ``errors`` (every other line a 500 in the error file), ``short``
+    (the last line missing from every file), ``fail`` (refused at validation)."""
+
+    def add_file(content: bytes, filename: str, purpose: str) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "id": _new_id("file"),
+            "object": "file",
+            "bytes": len(content),
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+        }
+        with state.lock:
+            state.files[meta["id"]] = {**meta, "content": content}
+        return meta
+
+    @app.post("/v1/files")
+    async def upload(request: Request) -> JSONResponse:
+        fields = _multipart(await request.body(), request.headers.get("content-type", ""))
+        record(request)
+        filename, content = fields.get("file", (None, b""))
+        purpose = fields.get("purpose", (None, b""))[1].decode()
+        if purpose != "batch" or not content:
+            return JSONResponse(_error_body("a file and purpose=batch are required", "x"), 400)
+        return JSONResponse(add_file(content, filename or "upload.jsonl", purpose))
+
+    @app.get("/v1/files/{file_id}/content")
+    async def content(file_id: str) -> Response:
+        found = state.files.get(file_id)
+        if found is None:
+            return JSONResponse(_error_body(f"no file {file_id}", "invalid_request_error"), 404)
+        return Response(found["content"], media_type="application/octet-stream")
+
+    def public(b: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in b.items() if not k.startswith("_")}
+
+    @app.post("/v1/batches")
+    async def create(request: Request) -> JSONResponse:
+        body = await request.json()
+        record(request, body=body)
+        source = state.files.get(body.get("input_file_id", ""))
+        if source is None or body.get("completion_window") != "24h":
+            return JSONResponse(_error_body("bad input_file_id or window", "x"), 400)
+        now = int(time.time())
+        batch = {
+            "id": _new_id("batch"),
+            "object": "batch",
+            "endpoint": body.get("endpoint"),
+            "errors": None,
+            "input_file_id": source["id"],
+            "completion_window": "24h",
+            "status": "validating",
+            "output_file_id": None,
+            "error_file_id": None,
+            "created_at": now,
+            "expires_at": now + 86400,
+            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+            "metadata": body.get("metadata"),
+            "_mode": state.next_batch_mode(),
+            "_started": time.monotonic(),
+        }
+        with state.lock:
+            state.batches[batch["id"]] = batch
+        return JSONResponse(public(batch))
+
+    @app.get("/v1/batches")
+    async def listing(limit: int = 20, after: str | None = None) -> JSONResponse:
+        ordered = sorted(state.batches.values(), key=lambda b: b["_started"], reverse=True)
+        if after is not None:
+            ids = [b["id"] for b in ordered]
+            ordered = ordered[ids.index(after) + 1 :] if after in ids else []
+        page = ordered[:limit]
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [public(b) for b in page],
+                "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None,
+                "has_more": len(ordered) > limit,
+            }
+        )
+
+    @app.get("/v1/batches/{batch_id}")
+    async def retrieve(batch_id: str) -> JSONResponse:
+        batch = state.batches.get(batch_id)
+        if batch is None:
+            return JSONResponse(_error_body(f"no batch {batch_id}", "invalid_request_error"), 404)
+        if batch["status"] == "validating":
+            await validate(batch)
+        elif (
+            batch["status"] == "in_progress"
+            and time.monotonic() - batch["_started"] >= state.batch_seconds
+        ):
+            await run_batch(batch)
+        return JSONResponse(public(batch))
+
+    @app.post("/v1/batches/{batch_id}/cancel")
+    async def cancel(batch_id: str) -> JSONResponse:
+        batch = state.batches[batch_id]
+        if batch["status"] in ("validating", "in_progress"):
+            batch["_mode"] = "cancel"
+            await run_batch(batch)
+        return JSONResponse(public(batch))
+
+    async def validate(batch: dict[str, Any]) -> None:
+        lines = state.files[batch["input_file_id"]]["content"].decode().splitlines()
+        problems = []
+        ids: set[str] = set()
+        for n, raw in enumerate(lines, start=1):
+            try:
+                line = json.loads(raw)
+                assert line["method"] == "POST" and line["url"] == batch["endpoint"]
+                assert isinstance(line["body"], dict) and line["custom_id"] not in ids
+                ids.add(line["custom_id"])
+            except (json.JSONDecodeError, KeyError, AssertionError, TypeError):
+                problems.append({"code": "invalid_request", "message": "bad line", "line": n})
+        if batch["_mode"] == "fail" and not problems:
+            problems.append(
+                {"code": "model_not_found", "message": "the model does not exist", "line": 1}
+            )
+        if problems:
+            batch.update(status="failed", failed_at=int(time.time()))
+            batch["errors"] = {"object": "list", "data": problems}
+            return
+        batch["request_counts"]["total"] = len(lines)
+        batch.update(status="in_progress", in_progress_at=int(time.time()))
+        batch["_started"] = time.monotonic()
+
+    async def run_batch(batch: dict[str, Any]) -> None:
+        lines = [json.loads(x) for x in state.files[batch["input_file_id"]]["content"].splitlines()]
+        mode = batch["_mode"]
+        batch["status"] = "finalizing"  # once: a concurrent retrieve does not run it again
+        out: list[dict[str, Any]] = []
+        err: list[dict[str, Any]] = []
+        run_upto = len(lines) // 2 if mode in ("expire", "cancel") else len(lines)
+        for i, line in enumerate(lines):
+            key = line["custom_id"]
+            if i >= run_upto:
+                code = "batch_expired" if mode == "expire" else "batch_cancelled"
+                err.append(
+                    {
+                        "id": _new_id("batch_req"),
+                        "custom_id": key,
+                        "response": None,
+                        "error": {"code": code, "message": "not run before the window"},
+                    }
+                )
+                continue
+            if mode == "short" and i == len(lines) - 1:
+                continue
+            if mode == "errors" and i % 2 == 0:
+                err.append(
+                    {
+                        "id": _new_id("batch_req"),
+                        "custom_id": key,
+                        "error": None,
+                        "response": {
+                            "status_code": 500,
+                            "request_id": _new_id("req"),
+                            "body": _error_body("The server had an error", "server_error"),
+                        },
+                    }
+                )
+                continue
+            rec = {"path": "batch-line", "time": time.monotonic(), "custom_id": key}
+            status, payload = await respond(state, json.dumps(line["body"]).encode(), rec)
+            with state.lock:
+                state.executed[key] += 1
+            entry = {
+                "id": _new_id("batch_req"),
+                "custom_id": key,
+                "error": None,
+                "response": {"status_code": status, "request_id": _new_id("req"), "body": payload},
+            }
+            (out if status == 200 else err).append(entry)
+        counts = batch["request_counts"]
+        counts.update(completed=len(out), failed=len(err))
+        if out:
+            blob = "".join(json.dumps(x) + "\n" for x in out).encode()
+            batch["output_file_id"] = add_file(blob, "output.jsonl", "batch_output")["id"]
+        if err:
+            blob = "".join(json.dumps(x) + "\n" for x in err).encode()
+            batch["error_file_id"] = add_file(blob, "errors.jsonl", "batch_output")["id"]
+        final = {"expire": "expired", "cancel": "cancelled"}.get(mode, "completed")
+        batch.update(status=final, completed_at=int(time.time()))
 
 
 class ServerThread:

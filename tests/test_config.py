@@ -29,7 +29,8 @@ def test_every_config_option_is_a_cli_option_with_its_default_and_help():
         if not isinstance(o.default, list | dict):
             assert opt.default == o.default, o.name
     extra = set(cli) - set(option_names()) - {s.flag.replace("-", "_") for s in SHORTCUTS}
-    assert extra == {"export"}  # the only CLI option that is not a run option: post-run export
+    # the only CLI options that are not run options: what to do after the run, or instead
+    assert extra == {"export", "estimate"}
 
 
 def test_the_flow_has_exactly_the_config_options_plus_where_shards_run():

@@ -240,7 +240,7 @@ def test_cli_run_and_the_key_never_lands_on_disk(server, tmp_path):
         + ["--teacher-concurrency", "4", "--teacher-opt", "backoff=0.05"],
     )
     assert result.exit_code == 0, result.output
-    assert "teacher requests" in result.output and KEY not in result.output
+    assert "model requests" in result.output and KEY not in result.output
     assert server.state.chat_records() and all(
         r["auth"] == f"Bearer {KEY}" for r in server.state.chat_records()
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 from PIL import Image
 
-from atlas_data.inspect.summary import filter_rows, quality_rows
+from atlas_data.inspect.summary import cost_rows, filter_rows, quality_rows
 from atlas_data.ops import Operation, specs
 from atlas_data.ops.box import apply as draw_box
 from atlas_data.ops.image_io import downscale_to
@@ -371,7 +371,11 @@ def build_report(run: str | Path | Run, n_examples: int = 12, max_side: int = 36
     card_html = "".join(f"<div class='card'><b>{v}</b><span>{k}</span></div>" for k, v in cards)
     quality = "".join(
         f"<tr><td>{html.escape(k.strip())}</td><td>{html.escape(v)}</td></tr>"
-        for k, v in ([*quality_rows(manifest.quality), *filter_rows(manifest)] if manifest else [])
+        for k, v in (
+            [*cost_rows(manifest), *quality_rows(manifest.quality), *filter_rows(manifest)]
+            if manifest
+            else []
+        )
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

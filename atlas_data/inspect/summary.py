@@ -20,19 +20,38 @@ def summary_rows(manifest: Manifest) -> list[tuple[str, str]]:
     ]
     usage = manifest.teacher_usage
     if usage.requests or usage.cache_hits:
-        rows.append(("teacher requests / cache hits", f"{usage.requests} / {usage.cache_hits}"))
+        rows.append(("live model requests / cache hits", f"{usage.requests} / {usage.cache_hits}"))
         rows.append(
             (
                 "teacher tokens (prompt / completion)",
                 f"{usage.prompt_tokens} / {usage.completion_tokens}",
             )
         )
+    rows += cost_rows(manifest)
     rows += quality_rows(manifest.quality)
     rows += filter_rows(manifest)
     sps = manifest.timing.samples_per_second
     rows.append(("samples/s", f"{sps:.2f}" if sps else "- (every shard was already done)"))
     rows.append(("complete", str(manifest.complete)))
     rows.append(("output", str(manifest.folder)))
+    return rows
+
+
+def cost_rows(manifest: Manifest) -> list[tuple[str, str]]:
+    """What the run's model requests cost, per model and mode, and where the prices came from."""
+    cost = manifest.cost
+    if not cost.requests:
+        return [("cost", f"$0 ({cost.note or 'no model request'})")]
+    total = "unknown (no price: see below)" if cost.usd is None else f"${cost.usd:.4f}"
+    rows = [
+        ("cost", f"{total}{' (Batch API prices)' if cost.batch else ''}"),
+        ("  tokens billed (input / output)", f"{cost.input_tokens} / {cost.output_tokens}"),
+    ]
+    for m in cost.models:
+        usd = "unknown" if m["usd"] is None else f"${m['usd']:.4f}"
+        rows.append(
+            (f"  {m['model']} ({m['mode']}, {m['requests']} requests)", f"{usd}: {m['source']}")
+        )
     return rows
 
 

@@ -1,12 +1,22 @@
-"""The OpenAI-compatible endpoint client (cache, retries, usage), below teacher and explore."""
+"""The OpenAI-compatible endpoint client (cache, retries, usage, batches, prices), below
+teacher and explore."""
 
 from atlas_data.llm.client import (
     Completion,
     Endpoint,
     EndpointConfig,
     Prompt,
-    TeacherUnavailable,
     Usage,
 )
+from atlas_data.llm.stops import BudgetExhausted, RunStopped, TeacherUnavailable
 
-__all__ = ["Completion", "Endpoint", "EndpointConfig", "Prompt", "TeacherUnavailable", "Usage"]
+__all__ = [
+    "BudgetExhausted",
+    "Completion",
+    "Endpoint",
+    "EndpointConfig",
+    "Prompt",
+    "RunStopped",
+    "TeacherUnavailable",
+    "Usage",
+]

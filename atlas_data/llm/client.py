@@ -28,7 +28,10 @@ from openai.types.chat import ChatCompletion
 from PIL import Image
 
 from atlas_data.config import check_keys
+from atlas_data.llm.batch import Deferred, request_line
 from atlas_data.llm.cache import DEFAULT_CACHE_DIR, ResponseCache, cache_key
+from atlas_data.llm.prices import add_billed, billing_key, merge_billed, meter
+from atlas_data.llm.stops import TeacherUnavailable
 from atlas_data.ops.image_io import downscale_to
 from atlas_data.rejections import Rejection
 
@@ -37,24 +40,27 @@ T = TypeVar("T")
 
 @dataclass
 class Usage:
-    """Requests, tokens, cache hits and retries spent; summed per sample, shard and run."""
+    """Requests, tokens, cache hits and retries spent; summed per sample, shard and run.
+    ``billed``: the tokens paid for, per ``model@mode`` (what the cost is computed from)."""
 
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cache_hits: int = 0
     retries: int = 0
+    billed: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add(self, other: Usage) -> None:
         for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+            if f.name == "billed":
+                merge_billed(self.billed, other.billed)
+            else:
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
-    def to_json(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
-
-class TeacherUnavailable(RuntimeError):
-    """The endpoint is unreachable or lacks the model: the run stops, no sample is taught."""
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = dict(self.__dict__)
+        doc["billed"] = {k: dict(v) for k, v in self.billed.items()}
+        return doc
 
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -141,6 +147,28 @@ class Completion:
     cached: bool = False
 
 
+def completion_of(response: ChatCompletion) -> Completion:
+    if not response.choices:
+        return Completion("", "empty")
+    choice = response.choices[0]
+    msg = choice.message
+    return Completion(
+        text=msg.content or "",
+        finish_reason=choice.finish_reason or "",
+        refusal=getattr(msg, "refusal", None) or "",
+    )
+
+
+def cache_record(c: Completion) -> dict[str, str]:
+    """What the response cache keeps of a completion."""
+    return {"text": c.text, "finish_reason": c.finish_reason, "refusal": c.refusal}
+
+
+def completion_record(body: dict[str, Any]) -> dict[str, str]:
+    """The cache record of a chat completion's JSON (a batch result line's body)."""
+    return cache_record(completion_of(ChatCompletion.model_validate(body)))
+
+
 def retry_after_seconds(exc: BaseException) -> float | None:
     """``Retry-After`` (seconds or an HTTP date) or ``retry-after-ms`` of an error response."""
     response = getattr(exc, "response", None)
@@ -200,6 +228,9 @@ class EndpointConfig:
     backoff: float = field(default=1.0, metadata=_OPERATIONAL)
     cache_dir: str | None = field(default=DEFAULT_CACHE_DIR, metadata=_OPERATIONAL)
     probe: bool = field(default=True, metadata=_OPERATIONAL)
+    # --teacher-batch: a failed request's retries, and seconds between polls of a batch
+    batch_retries: int = field(default=2, metadata=_OPERATIONAL)
+    batch_poll: float = field(default=30.0, metadata=_OPERATIONAL)
 
     BACKOFF_CAP: ClassVar[float] = 30.0
 
@@ -249,7 +280,7 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
         raise ValueError(f"{name} must be a {kind.__name__}, got {value!r}") from None
 
 
-def _api_key() -> str:
+def api_key() -> str:
     # Local servers (vLLM, SGLang, Ollama) accept any key; the SDK insists on a non-empty one.
     return os.environ.get("OPENAI_API_KEY") or "EMPTY"
 
@@ -279,13 +310,16 @@ class Endpoint:
         self._probe_lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # the sync wrapper's loop
         self._loop_lock = threading.Lock()
+        self.deferring = False  # a batch pass: misses are spooled, not sent (:meth:`defer`)
+        self.failed: Mapping[str, str] = {}
+        self.deferred: list[dict[str, Any]] = []
 
     # -- the client (built lazily: a fully cached run never opens a connection)
 
     def _client(self) -> openai.AsyncOpenAI:
         if self._async is None:
             self._async = openai.AsyncOpenAI(
-                api_key=_api_key(),
+                api_key=api_key(),
                 base_url=self.base_url,
                 timeout=self.config.timeout,
                 max_retries=0,  # retries are ours: counted, jittered, Retry-After honoured
@@ -352,22 +386,20 @@ class Endpoint:
         return base * random.uniform(0.5, 1.5)
 
     def _record(self, response: Any, retries: int, usage: Usage) -> Completion:
+        spent = response.usage
+        pt, ct = (spent.prompt_tokens or 0, spent.completion_tokens or 0) if spent else (0, 0)
+        key = billing_key(self.config.model, "live")
         with self._usage_lock:
             for u in (usage, self.usage):
                 u.requests += 1
                 u.retries += retries
-                if response.usage is not None:
-                    u.prompt_tokens += response.usage.prompt_tokens or 0
-                    u.completion_tokens += response.usage.completion_tokens or 0
-        if not response.choices:
-            return Completion("", "empty")
-        choice = response.choices[0]
-        msg = choice.message
-        return Completion(
-            text=msg.content or "",
-            finish_reason=choice.finish_reason or "",
-            refusal=getattr(msg, "refusal", None) or "",
-        )
+                u.prompt_tokens += pt
+                u.completion_tokens += ct
+                add_billed(u.billed, key, pt, ct)
+        capped = meter()
+        if capped is not None:
+            capped.charge(key, pt, ct)
+        return completion_of(response)
 
     def _prepare(
         self, prompt: Prompt, params: dict[str, Any], usage: Usage
@@ -389,9 +421,7 @@ class Endpoint:
 
     def _store(self, key: str, c: Completion) -> None:
         if self.cache is not None:
-            self.cache.put(
-                key, {"text": c.text, "finish_reason": c.finish_reason, "refusal": c.refusal}
-            )
+            self.cache.put(key, cache_record(c))
 
     def _give_up(self, exc: BaseException, attempts: int, usage: Usage) -> Rejection:
         reason, _ = classify(exc)
@@ -404,17 +434,41 @@ class Endpoint:
             reason, f"{what} from {self.base_url} after {attempts} attempt(s): {str(exc)[:300]}"
         )
 
-    async def complete(self, prompt: Prompt, params: dict[str, Any], usage: Usage) -> Completion:
-        """One chat completion, from the cache or the endpoint. Raises :class:`Rejection`."""
+    def defer(self, failed: Mapping[str, str]) -> None:
+        """Batch pass: a cache miss is spooled in :attr:`deferred` (and raises
+        :class:`Deferred`) instead of sent; one of ``failed`` (retried to the end in a
+        batch) is a ``teacher_batch_failed`` rejection with its error."""
+        if self.cache is None:
+            raise ValueError(
+                "--teacher-batch keeps the batch's answers in the response cache: "
+                "do not turn the cache off (cache_dir)"
+            )
+        self.deferring, self.failed = True, failed
+
+    async def complete(
+        self, prompt: Prompt, params: dict[str, Any], usage: Usage, expect_output: int = 0
+    ) -> Completion:
+        """One chat completion, from the cache or the endpoint. Raises :class:`Rejection`
+        (and, in a batch pass, :class:`Deferred`; ``expect_output``: the output tokens an
+        estimate projects for it)."""
         # Hashing the prompt, reading the cache and encoding the images are CPU and disk
         # work: off the loop, in one hop, and before the semaphore, so a concurrency slot
         # is held only while a request is on the wire.
         key, hit, messages = await asyncio.to_thread(self._prepare, prompt, params, usage)
         if hit is not None:
             return hit
+        if self.deferring:
+            if key in self.failed:
+                raise Rejection("teacher_batch_failed", self.failed[key])
+            body = {"model": self.config.model, "messages": messages, **params}
+            self.deferred.append({**request_line(key, body), "expect_output": expect_output})
+            raise Deferred(key)
         if self._sem is None:
             self._sem = asyncio.Semaphore(self.concurrency)
         async with self._sem:
+            capped = meter()
+            if capped is not None:
+                capped.check()  # past the cap no new request leaves; those in flight finish
             await self.probe()
             attempt = 0
             while True:

@@ -15,9 +15,11 @@ import hashlib
 import json
 import math
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +31,38 @@ from atlas_data.dedup.fingerprint import DEFAULT_BITS
 from atlas_data.dedup.kept import Kept
 from atlas_data.explore import judge_names, proposer_names
 from atlas_data.llm import Usage
+from atlas_data.llm.batch import (
+    REQUESTS_FILE,
+    Batches,
+    BatchState,
+    Progress,
+    Spool,
+    vllm_command,
+)
+from atlas_data.llm.cache import ResponseCache
+from atlas_data.llm.client import EndpointConfig
+from atlas_data.llm.prices import (
+    Meter,
+    PriceBook,
+    merge_billed,
+    meter,
+    metering,
+    spent,
+    total_usd,
+)
+from atlas_data.llm.stops import AwaitingResults, BudgetExhausted, RunStopped
 from atlas_data.run.shard import ShardProcessor
 from atlas_data.sources import build_source, source_items, source_size
 from atlas_data.sources.base import Source
-from atlas_data.store.manifest import Counts, Filters, Manifest, Quality, SourceTaken, Timing
+from atlas_data.store.manifest import (
+    Cost,
+    Counts,
+    Filters,
+    Manifest,
+    Quality,
+    SourceTaken,
+    Timing,
+)
 from atlas_data.store.run import RunDir
 from atlas_data.store.schemas import ROW_SCHEMAS, SCHEMA_VERSION, schema_hash
 from atlas_data.teacher import build_teacher
@@ -41,6 +71,7 @@ from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
 
 # (shard indices, redo) -> their completion records; where and how they run is the caller's.
 MapShards = Callable[[list[int], bool], Iterable[dict[str, Any]]]
+MAX_BATCH_ROUNDS = 20  # passes of a batch run: resubmissions after expiries and retries
 
 
 @dataclass
@@ -55,6 +86,7 @@ class RunPlan:
     records_in_source: int | None  # None: a stream of unknown length
     identity: dict[str, Any] = field(repr=False, default_factory=dict)
     filters: Decontamination | None = None  # the benchmarks the run keeps out
+    estimating: bool = False  # --estimate: every pass defers, nothing is committed
 
     @classmethod
     def resolve(cls, config: RunConfig) -> RunPlan:
@@ -83,7 +115,76 @@ class RunPlan:
         digest = hashlib.sha256(blob.encode()).hexdigest()[:10]
         run_id = config.run_id or f"{config.source}-{config.split}-{digest}"
         size = source_size(source)
-        return cls(config, source, vocab, teacher.describe(), run_id, size, identity, filters)
+        plan = cls(config, source, vocab, teacher.describe(), run_id, size, identity, filters)
+        plan.check_spending()
+        return plan
+
+    def check_spending(self) -> None:
+        """Batch and cost options that cannot work fail before any work, saying why."""
+        config = self.config
+        if config.teacher_batch != "off":
+            if config.teacher != "openai":
+                raise ValueError("--teacher-batch batches the requests of --teacher openai")
+            if self.total is None:
+                raise ValueError("--teacher-batch needs a source of known size: pass --n")
+        if config.max_cost is not None:
+            book = self.price_book()
+            unpriced = [m for m, mode in self.models() if book.price(m, mode) is None]
+            if unpriced:
+                raise ValueError(
+                    f"--max-cost needs a price for {', '.join(unpriced)}: the price table "
+                    "does not know it; pass --price-in and --price-out (USD per million tokens)"
+                )
+
+    def models(self) -> list[tuple[str, str]]:
+        """(model, billing mode) of every model the run may ask."""
+        config = self.config
+        endpoint = EndpointConfig.of_teacher(config.teacher_options)
+        mode = {"off": "live", "api": "batch", "file": "offline"}[config.teacher_batch]
+        out = [(endpoint.model, mode)] if config.teacher == "openai" else []
+        if "flip" in judge_names(config) or "grounding" in proposer_names(config):
+            out.append((config.judge_model or endpoint.model, "live"))
+        return out
+
+    def price_book(self) -> PriceBook:
+        return PriceBook(self.config.price_in, self.config.price_out)
+
+    @property
+    def deferring(self) -> bool:
+        """Whether the teacher spools its cache misses (a batch pass, an estimate)."""
+        return self.estimating or self.config.teacher_batch != "off"
+
+    def batches(self) -> Batches:
+        """The run's batches, on the teacher's endpoint and response cache."""
+        endpoint = EndpointConfig.of_teacher(self.config.teacher_options)
+        if not endpoint.cache_dir:
+            raise ValueError("--teacher-batch keeps answers in the response cache: keep it on")
+        client = None
+        if self.config.teacher_batch == "api":
+            import openai
+
+            from atlas_data.llm.client import api_key
+
+            client = openai.OpenAI(
+                api_key=api_key(), base_url=endpoint.resolved_base_url(), max_retries=5
+            )
+        return Batches(
+            self.run_dir.root / "_batches",
+            ResponseCache(endpoint.cache_dir),
+            self.config.teacher_batch,
+            self.run_id,
+            endpoint.batch_retries,
+            endpoint.batch_poll,
+            client,
+        )
+
+    def meter(self) -> Meter | None:
+        """The spending meter of ``--max-cost``, started at what the run already spent."""
+        if self.config.max_cost is None:
+            return None
+        book = self.price_book()
+        so_far = total_usd(spent(run_billed(self.run_dir), book))
+        return Meter(self.config.max_cost, book, so_far or Decimal(0))
 
     @property
     def run_dir(self) -> RunDir:
@@ -131,9 +232,15 @@ def process_shard(
     items: Iterator[Any] = source_items(plan.source, start, stop)
     history = seen if isinstance(seen, Kept) else Kept(set(seen), bits=plan.config.dedup_bits)
     processor = ShardProcessor(plan.config, plan.run_id, plan.vocab, history, plan.filters)
-    own = teacher is None
+    own = teacher is None or plan.deferring  # a batch pass spools into a teacher of its own
     config = plan.config
-    teach = teacher or build_teacher(config.teacher, config.teacher_options, config.budget_side)
+    teach = (
+        build_teacher(config.teacher, config.teacher_options, config.budget_side)
+        if own or teacher is None
+        else teacher
+    )
+    if plan.deferring:
+        teach.defer(BatchState.load(plan.run_dir.root / "_batches" / "state.json").failed)
     writer = plan.run_dir.shard_writer(index, (*plan.config.kinds(), "rejects"))
 
     async def go() -> Any:
@@ -145,9 +252,15 @@ def process_shard(
 
     try:
         stats = asyncio.run(go())
-    except BaseException:
+    except BaseException as exc:
         writer.abort()
+        if isinstance(exc, BudgetExhausted):  # what the cut shard paid for still counts
+            record_spent(plan.run_dir.root, index, processor.usage(teach))
         raise
+    if plan.deferring and (stats.deferred or plan.estimating):
+        writer.abort()  # redone in the next pass, with the batch's answers in the cache
+        Spool(spool_folder(plan)).write(index, teach.deferred)
+        return {"shard": index, "samples": 0, "deferred": stats.deferred}
     return writer.commit(
         {
             "samples": stats.samples,
@@ -169,6 +282,33 @@ def process_shard(
             "near": stats.near,
         }
     )
+
+
+def spool_folder(plan: RunPlan) -> Path:
+    root = plan.run_dir.root
+    return root / "_estimate" if plan.estimating else root / "_batches" / "pending"
+
+
+def record_spent(root: Path, index: int, usage: Usage) -> None:
+    """What a shard cut short by ``--max-cost`` paid for: its answers are cached (a rerun
+    does not pay again), so the money is counted here, once."""
+    if usage.billed:
+        folder = root / "_spent"
+        folder.mkdir(parents=True, exist_ok=True)
+        doc = {"shard": index, "billed": usage.billed}
+        (folder / f"shard-{index:05d}-{uuid.uuid4().hex[:8]}.json").write_text(json.dumps(doc))
+
+
+def run_billed(run_dir: RunDir) -> dict[str, dict[str, int]]:
+    """Every token the run paid for, per ``model@mode``: its shards' live requests, the
+    shards cut short by the cap, and its batches."""
+    billed: dict[str, dict[str, int]] = {}
+    for r in run_dir.records():
+        merge_billed(billed, r.get("usage", {}).get("billed", {}))
+    for p in sorted((run_dir.root / "_spent").glob("*.json")):
+        merge_billed(billed, json.loads(p.read_text())["billed"])
+    merge_billed(billed, BatchState.load(run_dir.root / "_batches" / "state.json").billed())
+    return billed
 
 
 def predecessor_keys(records: Iterable[dict[str, Any]], index: int) -> set[str]:
@@ -210,31 +350,98 @@ def run_shard(
     return process_shard(plan, index, history, on_item)
 
 
-def drive(plan: RunPlan, map_shards: MapShards, wave: int = 1) -> Manifest:
+def drive(
+    plan: RunPlan,
+    map_shards: MapShards,
+    wave: int = 1,
+    on_batch: Progress | None = None,
+    on_pass: Callable[[int], None] | None = None,
+) -> Manifest:
     """Run (or resume) every shard not done yet, repair cross-shard dedup, write the manifest.
 
     A source of known size is mapped in one call; a stream of unknown length in waves of
-    ``wave`` shards until a shard comes back short.
+    ``wave`` shards until a shard comes back short. With ``--teacher-batch``, passes and
+    batches alternate (:func:`batch_passes`); ``on_batch`` sees (requests done, submitted)
+    and ``on_pass`` the samples each pass starts on.
+    Raises :class:`~atlas_data.llm.stops.RunStopped` subclasses: the run stops, resumable.
     """
     run_dir = plan.run_dir
     run_dir.root.mkdir(parents=True, exist_ok=True)
     run_dir.clean_temporaries()
     t0 = time.perf_counter()
-    processed = 0
-    count = plan.shard_count()
-    start = 0
+    with metering(plan.meter()):
+        if plan.config.teacher_batch != "off":
+            processed = batch_passes(plan, map_shards, on_batch, on_pass)
+        else:
+            processed = _passes(plan, map_shards, wave)
+        # only after a concurrent run was cut short
+        redo = shards_to_redo(run_dir.records(), plan.config.dedup_bits)
+        if redo:
+            list(map_shards(redo, True))
+    return finalize(plan, time.perf_counter() - t0, processed)
+
+
+def _passes(plan: RunPlan, map_shards: MapShards, wave: int) -> int:
+    run_dir, processed, count, start = plan.run_dir, 0, plan.shard_count(), 0
     while True:
         indices = list(range(start, count) if count is not None else range(start, start + wave))
         todo = {i for i in indices if not run_dir.is_done(i)}
         processed += sum(r["samples"] for r in map_shards(indices, False) if r["shard"] in todo)
         if count is not None or _stream_ended(run_dir.records(), plan.config.shard_size):
-            break
+            return processed
         start += wave
-    # only after a concurrent run was cut short
-    redo = shards_to_redo(run_dir.records(), plan.config.dedup_bits)
-    if redo:
-        list(map_shards(redo, True))
-    return finalize(plan, time.perf_counter() - t0, processed)
+
+
+def batch_passes(
+    plan: RunPlan,
+    map_shards: MapShards,
+    on_batch: Progress | None = None,
+    on_pass: Callable[[int], None] | None = None,
+) -> int:
+    """Passes over the unfinished shards, each followed by the batches of what it deferred,
+    until every shard is committed (see :mod:`atlas_data.llm.batch`)."""
+    batches = plan.batches()
+    count = plan.shard_count() or 0
+    processed = 0
+    for _ in range(MAX_BATCH_ROUNDS):
+        if batches.mode == "api":
+            batches.settle(on_batch)  # batches a killed run left in flight come in first
+        else:
+            batches.apply_results()
+        batches.spool.clear()
+        todo = [i for i in range(count) if not plan.run_dir.is_done(i)]
+        if on_pass:
+            on_pass(sum(plan.bounds(i)[1] - plan.bounds(i)[0] for i in todo))
+        records = list(map_shards(todo, False)) if todo else []
+        processed += sum(r["samples"] for r in records)
+        if not any(r.get("deferred") for r in records):
+            return processed
+        if batches.mode == "file":
+            waiting = batches.awaiting()
+            written = batches.write_requests(batches.to_send()) if waiting is None else None
+            model = EndpointConfig.of_teacher(plan.config.teacher_options).model
+            folder = batches.folder
+            what = (
+                f"wrote {written.requests} teacher requests to {folder / REQUESTS_FILE}"
+                if written
+                else f"waiting for the results of {folder / REQUESTS_FILE}"
+            )
+            raise AwaitingResults(
+                f"{what}. Run them on your GPUs:\n  {vllm_command(folder, model)}\n"
+                "then rerun this same command: it reads the results and finishes the run"
+            )
+        capped = meter()
+        if capped is not None:
+            capped.check()  # no new batch past the cap
+        if not batches.submit(batches.to_send()) and not batches.open_ids():
+            raise RunStopped(
+                "a batch pass deferred requests that no batch can answer (the teacher's "
+                "prompts changed between passes?); rerun, or run without --teacher-batch"
+            )
+    raise RunStopped(
+        f"the batches did not settle in {MAX_BATCH_ROUNDS} rounds; see "
+        f"{batches.path} and rerun to go on"
+    )
 
 
 def _stream_ended(records: list[dict[str, Any]], shard_size: int) -> bool:
@@ -316,6 +523,7 @@ def finalize(plan: RunPlan, wall_seconds: float | None = None, processed: int = 
         ),
         quality=quality(kept, sum(r.get("direct", 0) for r in records), totals, sources),
         teacher_usage=usage,
+        cost=cost_of(plan),
         filters=Filters(
             benchmarks=plan.filters.describe() if plan.filters else [],
             contaminated=dict(contaminated),
@@ -334,6 +542,32 @@ def finalize(plan: RunPlan, wall_seconds: float | None = None, processed: int = 
     )
     run.write_manifest(manifest)
     return manifest
+
+
+def cost_of(plan: RunPlan) -> Cost:
+    """The run's cost: every token it paid for (:func:`run_billed`) at its model's price."""
+    parts = spent(run_billed(plan.run_dir), plan.price_book())
+    usd = total_usd(parts)
+    billed = [p for p in parts if p.input_tokens or p.output_tokens]
+    unknown = sorted({p.model for p in billed if p.price is None})
+    if unknown:
+        note = (
+            f"unknown: no price for {', '.join(unknown)} (pass --price-in and --price-out); "
+            "the tokens are counted"
+        )
+    elif not billed:
+        note = "nothing billed: no model request was sent (offline teacher or all cached)"
+    else:
+        note = "; ".join(f"{p.model} {p.mode}: ${float(p.usd or 0):.4f}" for p in billed)
+    return Cost(
+        usd=None if usd is None else round(float(usd), 6),
+        input_tokens=sum(p.input_tokens for p in parts),
+        output_tokens=sum(p.output_tokens for p in parts),
+        requests=sum(p.requests for p in parts),
+        batch=any(p.mode == "batch" for p in billed),
+        models=[p.to_json() for p in parts],
+        note=note,
+    )
 
 
 def quality(

@@ -24,6 +24,7 @@ class Outcome:
     over_quota: dict[str, Any] | None = None  # a direct answer's row past --direct-share
     question: str = ""  # question and answer, normalised: near-duplicates are looked for under it
     fingerprint: Fingerprint | None = None  # of the source image
+    deferred: bool = False  # a batch pass: its teacher request was spooled, not answered
 
 
 @dataclass
@@ -42,3 +43,4 @@ class ShardStats:
     sources: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     contaminated: Counter[str] = field(default_factory=Counter)  # rejected, by benchmark
     near: list[list[str]] = field(default_factory=list)  # kept fingerprints (Kept.entry)
+    deferred: int = 0  # samples whose teacher request waits for a batch

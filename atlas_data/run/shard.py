@@ -27,7 +27,8 @@ from atlas_data.dedup.benchmarks import Decontamination
 from atlas_data.dedup.fingerprint import Fingerprint, fingerprint
 from atlas_data.dedup.kept import Kept
 from atlas_data.explore import build_judges, build_proposers, explore
-from atlas_data.llm import TeacherUnavailable, Usage
+from atlas_data.llm import RunStopped, Usage
+from atlas_data.llm.batch import Deferred
 from atlas_data.ops.image_io import STORABLE_FORMATS, downscale_to, encode_png, load_image
 from atlas_data.rejections import Rejection
 from atlas_data.run.outcome import Outcome, ShardStats
@@ -260,6 +261,9 @@ class ShardProcessor:
 
     def _emit(self, outcome: Outcome, writer: ShardWriter, stats: ShardStats) -> None:
         """Write one outcome (in source order: dedup and the direct share are decided here)."""
+        if outcome.deferred:
+            stats.deferred += 1
+            return
         stats.samples += 1
         stats.usage.add(outcome.usage)
         reject = outcome.reject
@@ -294,6 +298,15 @@ class ShardProcessor:
         for kind, row in outcome.rows.items():
             writer.add(kind, row)
 
+    def usage(self, *more: object) -> Usage:
+        """What the shard's model judges and proposers (and ``more``: its teacher) spent."""
+        total = Usage()
+        for part in (*more, *self.judges, *self.proposers):
+            spent = getattr(part, "usage", None)
+            if isinstance(spent, Usage):
+                total.add(spent)
+        return total
+
     async def process(
         self,
         items: Iterator[SourceItem],
@@ -317,8 +330,10 @@ class ShardProcessor:
                 return Outcome(reject=reject_row(self.run_id, item, rej))
             try:
                 taught = await teacher.teach(prepared.request)
-            except TeacherUnavailable:
-                raise  # wrong URL or model: stop the run with the clear message
+            except Deferred:
+                return Outcome(deferred=True)  # answered by a batch; this pass writes nothing
+            except RunStopped:
+                raise  # wrong URL or model, the cost cap: stop the run with the clear message
             except Exception as exc:  # noqa: BLE001 - a teacher bug must not lose the shard
                 taught = TeachResult.refused("teacher_error", f"{type(exc).__name__}: {exc}")
             return await loop.run_in_executor(pool, self.finish, prepared, taught)
@@ -350,10 +365,7 @@ class ShardProcessor:
                 close = getattr(part, "close", None)
                 if callable(close):
                     close()
-        for part in (*self.judges, *self.proposers):  # model judges, grounding spend requests
-            spent = getattr(part, "usage", None)
-            if isinstance(spent, Usage):
-                stats.usage.add(spent)
+        stats.usage.add(self.usage())  # model judges, grounding spend requests
         stats.explored = self.explored
         stats.contaminated = self.contaminated
         return stats

@@ -72,6 +72,21 @@ class Filters:
 
 
 @dataclass(frozen=True)
+class Cost:
+    """What the run's model requests cost: the teacher's and any model judge's or
+    proposer's, in every invocation of the run (resumed ones included). ``usd`` is
+    ``None`` when a model billed tokens at no known price (``models`` names it)."""
+
+    usd: float | None = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    requests: int = 0
+    batch: bool = False  # Batch API pricing applied to some requests
+    models: list[dict[str, Any]] = field(default_factory=list)  # per model@mode, priced
+    note: str = ""  # in words
+
+
+@dataclass(frozen=True)
 class Timing:
     shard_seconds: float = 0.0
     wall_seconds: float | None = None
@@ -96,6 +111,7 @@ class Manifest:
     counts: Counts = field(default_factory=Counts)
     quality: Quality = field(default_factory=Quality)
     teacher_usage: Usage = field(default_factory=Usage)
+    cost: Cost = field(default_factory=Cost)
     filters: Filters = field(default_factory=Filters)
     timing: Timing = field(default_factory=Timing)
     files: list[str] = field(default_factory=list)

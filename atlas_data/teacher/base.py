@@ -9,6 +9,7 @@ row, and the run goes on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Self
 
@@ -73,3 +74,13 @@ class Teacher(Protocol):
     async def teach(self, request: TeachRequest) -> TeachResult: ...
 
     async def aclose(self) -> None: ...
+
+    def defer(self, failed: Mapping[str, str]) -> None:
+        """A batch pass: requests not in the cache are spooled (:attr:`deferred`), not sent;
+        ``failed`` ones (retried to the end in a batch) are rejected with their error."""
+        ...
+
+    @property
+    def deferred(self) -> list[dict[str, Any]]:
+        """The batch request lines spooled since :meth:`defer` (none for a local teacher)."""
+        ...

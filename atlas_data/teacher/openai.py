@@ -12,13 +12,16 @@ lacks the model, which stops the run with :class:`TeacherUnavailable`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from atlas_data.config import DEFAULT_BUDGET_SIDE
 from atlas_data.llm import Completion, Endpoint, EndpointConfig, Prompt, Usage
+from atlas_data.llm.count import text_tokens
 from atlas_data.ops import spec_of
 from atlas_data.rejections import Rejection
 from atlas_data.teacher.base import Reasoning, StepText, TeachRequest, TeachResult
@@ -210,6 +213,22 @@ def parse_reasoning(completion: Completion) -> TeachResult:
     return TeachResult(reasoning)
 
 
+def expected_output_tokens(request: TeachRequest) -> int:
+    """The answer's projected length (``--estimate``): the reasoning JSON the offline
+    template teacher writes for the same operations (a preamble, an intent and an
+    observation per step, a conclusion, the answer), in the estimate's tokens."""
+    from atlas_data.teacher.template import TemplateTeacher
+
+    taught = TemplateTeacher().teach_sync(request)
+    reasoning = taught.reasoning or Reasoning(
+        request.question,
+        [StepText(request.question, request.question)] * len(request.steps),
+        request.question,
+        request.answer,
+    )
+    return text_tokens(json.dumps(dataclasses.asdict(reasoning)))
+
+
 class OpenAITeacher:
     """Async, cached, retried teacher on an OpenAI-compatible ``/v1/chat/completions``."""
 
@@ -245,15 +264,23 @@ class OpenAITeacher:
             params["response_format"] = {"type": "json_object"}
         return params
 
+    def defer(self, failed: Mapping[str, str]) -> None:
+        self.endpoint.defer(failed)
+
+    @property
+    def deferred(self) -> list[dict[str, Any]]:
+        return self.endpoint.deferred
+
     async def teach(self, request: TeachRequest) -> TeachResult:
         usage = Usage()
         # Building the prompt hashes every image's pixels: keep it off the event loop.
         prompt = await asyncio.to_thread(
             build_prompt, request, self.image_side, self.options.hint_answer
         )
+        expect = expected_output_tokens(request) if self.endpoint.deferring else 0
         try:
             try:
-                completion = await self.endpoint.complete(prompt, self._params(), usage)
+                completion = await self.endpoint.complete(prompt, self._params(), usage, expect)
             except Rejection as exc:
                 if exc.reason != "teacher_bad_request" or self.structured == "none":
                     raise

@@ -11,6 +11,7 @@ no observation and the sample is rejected, rather than invent one. A direct traj
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from typing import Any
 
 from atlas_data.ops import spec_of
@@ -103,6 +104,16 @@ class TemplateTeacher:
     async def teach(self, request: TeachRequest) -> TeachResult:
         return self.teach_sync(request)
 
+    async def aclose(self) -> None:
+        return None
+
+    def defer(self, failed: Mapping[str, str]) -> None:
+        return None  # it sends no request: nothing to batch
+
+    @property
+    def deferred(self) -> list[dict[str, Any]]:
+        return []
+
     def teach_sync(self, request: TeachRequest) -> TeachResult:
         rng = random.Random(request.sample_id)
         if not request.steps:
@@ -147,6 +158,3 @@ class TemplateTeacher:
             ),
             usage=Usage(),
         )
-
-    async def aclose(self) -> None:
-        return None
