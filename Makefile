@@ -79,6 +79,7 @@ test-trainers: $(TRL_VENV)/.installed $(LF_VENV)/.installed
 	  trainer_tests/test_llamafactory.py
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python -m benchmarks.run_all
 
 clean:

@@ -29,6 +29,7 @@ Role = Literal["rows", "where"]
 
 SPLITS = ("sft", "rl", "both")
 TEACHER_BATCH = ("off", "api", "file")
+IMAGE_FORMATS = ("auto", "png", "jpeg", "webp")
 DEFAULT_BUDGET_SIDE = 1024  # the trainee's view: longest side in px (Qwen2.5-VL-like budget)
 # Glyph height (px, at the budget) below which the trainee cannot read text or make out a
 # detail: Qwen2-VL-style encoders see 14 px patches; text under ~10 px is guesswork there.
@@ -183,6 +184,13 @@ class RunConfig:
     vocab_path: str | None = option(
         None, "A vocabulary JSON file (default: the paper's five tokens).", flag="vocab"
     )
+    image_format: str = option(
+        "auto",
+        "How stored images are encoded: auto (measured per image: textured or photographic "
+        "content, and results on a JPEG source, as JPEG q95; flat charts and diagrams as "
+        "PNG), png (all lossless: slower and larger), jpeg or webp. A source image that "
+        "already is an upright JPEG, PNG or WebP is stored as given.",
+    )
     max_pixels: int = option(
         DEFAULT_MAX_PIXELS, "Refuse (as a rejection row) images with more pixels than this."
     )
@@ -209,6 +217,8 @@ class RunConfig:
         if self.reading_px <= 0:
             raise ValueError(f"reading_px must be positive, got {self.reading_px}")
         get_preset(self.preset)  # names the presets when it is not one
+        if self.image_format not in IMAGE_FORMATS:
+            raise ValueError(f"image_format must be one of {IMAGE_FORMATS}: {self.image_format!r}")
         if self.teacher_batch not in TEACHER_BATCH:
             raise ValueError(
                 f"teacher_batch must be one of {TEACHER_BATCH}: {self.teacher_batch!r}"

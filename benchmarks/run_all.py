@@ -24,6 +24,9 @@ BENCHMARKS = (
     ["drawing_needs"],
     ["dedup_lookup"],
     ["estimate_accuracy"],
+    ["image_format"],
+    ["profile_run"],
+    ["profile_run", "--", "--image-format", "png"],
 )
 
 

@@ -1,30 +1,44 @@
 """Every family added in ``atlas_data/sources/scenes``: its answer checked against its own
-pixels (not against the generator's variables), and its needs against the scene."""
+pixels (not against the generator's variables), and its needs against the scene.
+
+The pixels are the stored ones: each scene goes through the run's storage policy
+(``--image-format auto``: a camera's JPEG as it is, textured scenes as JPEG q95, flat ones
+as lossless PNG) and is decoded back, as a trainer will read it."""
 
 from __future__ import annotations
 
+import io
 import math
 import re
+from dataclasses import replace
 from functools import cache
 
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from atlas_data.config import Budget
 from atlas_data.explore.search import complete_needs
 from atlas_data.explore.text import BILINEAR, find_answer, shared_engine
 from atlas_data.ops import Operation
-from atlas_data.ops.image_io import downscale_to
+from atlas_data.ops.image_io import Storage, downscale_to
 from atlas_data.sources.base import SourceSample
 from atlas_data.sources.synthetic import SyntheticSource
 
 BUDGET = 1024
 
 
+def stored(s: SourceSample) -> SourceSample:
+    """``s`` with its image as the run stores it, decoded."""
+    assert isinstance(s.image, Image.Image)
+    data = s.encoded or Storage.measure(s.image, "auto").encode(s.image)
+    return replace(s, image=Image.open(io.BytesIO(data)).convert("RGB"))
+
+
 @cache
 def samples(family: str, n: int = 16, seed: int = 5) -> tuple[SourceSample, ...]:
-    return tuple(SyntheticSource(n, seed=seed, families=[family]))
+    return tuple(stored(s) for s in SyntheticSource(n, seed=seed, families=[family]))
 
 
 def px(s: SourceSample) -> np.ndarray:

@@ -274,3 +274,25 @@ def test_a_failing_judge_endpoint_is_a_rejection_with_its_reason_not_unhelpful(t
         ("explore", "teacher_server_error")
     ] * 2
     assert all(server.base_url in detail for _, _, detail in got)
+
+
+def test_a_cached_help_rule_belongs_to_its_need_not_to_a_reused_id():
+    """Needs are rebuilt per canvas; a freed need's id is soon another need's (CPython
+    reuses the block at once). The rule cached for the first must never answer for the
+    second: before the cache held its needs, this gave verdicts that changed from run to
+    run."""
+    from PIL import Image
+
+    from atlas_data.ops.spec import MatchContext, Need
+
+    judge, img = AnnotationJudge(), Image.new("RGB", (1600, 1200))
+    ctx = MatchContext((1600, 1200), 1024, 10.0)
+    count = {"purpose": "count"}
+    for _ in range(20):
+        nine = {"points": [[100.0 + 90 * k, 200.0] for k in range(9)]}
+        two = {"points": [[100.0, 200.0], [190.0, 200.0]]}
+        many = Need("point_mark", nine, "", 90.0, None, count)
+        assert judge.rule(many, ctx, img).ok  # type: ignore[union-attr]
+        del many
+        few = Need("point_mark", two, "", 90.0, None, count)  # often at the freed address
+        assert not judge.rule(few, ctx, img).ok  # type: ignore[union-attr]

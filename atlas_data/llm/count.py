@@ -9,7 +9,8 @@ rule, from the size of the image as it is sent:
 - *patch* models (gpt-4.1-mini/nano, o4-mini, gpt-5-mini/nano): 32 px patches, at most
   1536, times a per-model multiplier;
 - any other model (Qwen2-VL and Qwen2.5-VL behind vLLM, and most open VLMs): 28 px patches
-  (14 px ViT patches merged 2x2), between 4 and 16384 of them, plus the two vision markers.
+  (14 px ViT patches merged 2x2), between 4 and 16384 of them, plus the two vision markers
+  (``smart_resize`` of :mod:`atlas_data.store.limits`, which fits exports to it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import math
 from typing import Any
 
 from PIL import Image
+
+from atlas_data.store.limits import image_tokens as qwen_patches
 
 BYTES_PER_TOKEN = 4
 MESSAGE_TOKENS = 3  # role and separators around each message
@@ -85,20 +88,10 @@ def patch_tokens(width: int, height: int, multiplier: float) -> int:
     return math.ceil(min(patches, 1536) * multiplier)
 
 
-def qwen_tokens(width: int, height: int, factor: int = 28) -> int:
-    """Qwen2-VL's ``smart_resize``: sides rounded to 28 px, 4..16384 patches of 28 px."""
-    min_pixels, max_pixels = 4 * factor * factor, 16384 * factor * factor
-    h = max(factor, round(height / factor) * factor)
-    w = max(factor, round(width / factor) * factor)
-    if h * w > max_pixels:
-        beta = math.sqrt(height * width / max_pixels)
-        h = math.floor(height / beta / factor) * factor
-        w = math.floor(width / beta / factor) * factor
-    elif h * w < min_pixels:
-        beta = math.sqrt(min_pixels / (height * width))
-        h = math.ceil(height * beta / factor) * factor
-        w = math.ceil(width * beta / factor) * factor
-    return (h // factor) * (w // factor) + 2
+def qwen_tokens(width: int, height: int) -> int:
+    """Qwen2-VL's rule: one token per 28 px patch after ``smart_resize``, plus the vision
+    start and end markers (the one implementation: :mod:`atlas_data.store.limits`)."""
+    return qwen_patches(width, height) + 2
 
 
 def data_url_size(url: str) -> tuple[int, int] | None:

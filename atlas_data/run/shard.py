@@ -29,7 +29,7 @@ from atlas_data.dedup.kept import Kept
 from atlas_data.explore import build_judges, build_proposers, explore
 from atlas_data.llm import RunStopped, Usage
 from atlas_data.llm.batch import Deferred
-from atlas_data.ops.image_io import STORABLE_FORMATS, downscale_to, encode_png, load_image
+from atlas_data.ops.image_io import STORABLE_FORMATS, Storage, downscale_to, load_image
 from atlas_data.rejections import Rejection
 from atlas_data.run.outcome import Outcome, ShardStats
 from atlas_data.sources.base import (
@@ -63,7 +63,7 @@ class Prepared:
     request: TeachRequest  # images at the teacher's size
     sha: str
     fingerprint: Fingerprint  # of the source image: near-duplicates are found by it
-    source_image: dict[str, Any]  # the row's image struct (input bytes or PNG)
+    source_image: dict[str, Any]  # the row's image struct (input bytes, or encoded once)
     observations: list[dict[str, Any]]  # one encoded result per step
     no_help: str = ""  # for a direct candidate: why no operation helped
     trail: list[dict[str, Any]] = field(default_factory=list)  # and what was tried
@@ -98,7 +98,10 @@ class ShardProcessor:
             raise item.rejection
         check_text(item)
         if isinstance(item.image, Image.Image):
-            return item, item.image.convert("RGB"), item.id, None
+            # a scene: stored as its camera wrote it, unless every image is to be a PNG
+            lossless = self.config.image_format == "png"
+            kept = (item.encoded, item.encoded_as) if item.encoded and not lossless else None
+            return item, item.image.convert("RGB"), item.id, kept
         loaded = load_image(item.image, max_pixels=self.config.max_pixels)
         original = None
         if loaded.original is not None and loaded.original_format:
@@ -137,9 +140,11 @@ class ShardProcessor:
             ]
             if found.direct is None:
                 raise refused.with_trail(trail)
-        data, ext = original or (encode_png(image), "png")
+        # One measure per sample: the source and its operations' results are stored alike.
+        storage = Storage.measure(image, self.config.image_format, original and original[1])
+        data, ext = original or (storage.encode(image), storage.extension)
         observations = [
-            image_struct(encode_png(s.result), f"{sample.id}-op{k}.png")
+            image_struct(storage.encode(s.result), f"{sample.id}-op{k}.{storage.extension}")
             for k, s in enumerate(found.steps)
         ]
 
@@ -317,9 +322,10 @@ class ShardProcessor:
         loop = asyncio.get_running_loop()
         pool = ThreadPoolExecutor(max_workers=WORKERS)
         stats = ShardStats()
-        # Items in flight: enough to keep the workers and the teacher busy, few enough
-        # that memory does not grow with the shard.
-        window = asyncio.Semaphore(max(2 * WORKERS, getattr(teacher, "concurrency", 0) or 0))
+        # Items in flight: enough to keep the workers and the teacher busy while one slow
+        # sample (a fine OCR pass) holds back the in-order output, few enough that memory
+        # does not grow with the shard (items in flight hold bytes, not pixels).
+        window = asyncio.Semaphore(max(8 * WORKERS, getattr(teacher, "concurrency", 0) or 0))
         done: dict[int, Outcome] = {}
         next_out = 0
 

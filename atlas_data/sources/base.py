@@ -53,6 +53,10 @@ class SourceSample:
     needs: list[Need] = field(default_factory=list)
     objects: list[dict[str, Any]] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)  # other answers annotators agreed on
+    # The bytes ``image`` (pixels) was decoded from, when it has them (a scene that went
+    # through a camera's JPEG): stored as they are, never encoded a second time.
+    encoded: bytes | None = None
+    encoded_as: str = "jpg"  # their extension
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ class SyntheticSource:
             annotations=scene.annotations,
             needs=scene.needs,
             objects=scene.objects,
+            encoded=scene.encoded,
         )
 
     def __iter__(self) -> Iterator[SourceSample]:

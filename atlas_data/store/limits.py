@@ -19,7 +19,7 @@ from typing import Any
 
 from PIL import Image
 
-from atlas_data.ops.image_io import encode_png
+from atlas_data.ops.image_io import EXTENSIONS, encode_image
 
 PIXELS_PER_TOKEN = 28  # Qwen2/2.5-VL: 14-px patches merged 2 x 2
 QWEN_MIN_PIXELS = 56 * 56
@@ -60,9 +60,10 @@ def fit_image(
         if scale >= 1.0:
             return image, (w, h)
         size = (max(1, math.floor(w * scale)), max(1, math.floor(h * scale)))
+        fmt = "jpeg" if img.format == "JPEG" else "png"  # a photograph stays one
         small = img.convert("RGB").resize(size, Image.Resampling.LANCZOS)
     stem = (image.get("path") or "image").rsplit(".", 1)[0]
-    return {"bytes": encode_png(small), "path": f"{stem}.png"}, size
+    return {"bytes": encode_image(small, fmt), "path": f"{stem}.{EXTENSIONS[fmt]}"}, size
 
 
 def _round_up(n: int) -> int:

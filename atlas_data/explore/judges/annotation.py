@@ -41,7 +41,7 @@ class AnnotationJudge:
     def __init__(self, budget: Budget | None = None) -> None:
         self.budget = budget or Budget()
         # a need's help rule depends on the need and the canvas, not on the candidate
-        self._rules: dict[tuple[int, int], tuple[weakref.ref[Any], Match | None]] = {}
+        self._rules: dict[tuple[int, int], tuple[weakref.ref[Any], Need, Match | None]] = {}
         self._lock = threading.Lock()
 
     def rule(self, need: Need, ctx: MatchContext, image: Image.Image) -> Match | None:
@@ -52,13 +52,14 @@ class AnnotationJudge:
         key = (id(need), id(image))
         with self._lock:
             hit = self._rules.get(key)
-        if hit is not None and hit[0]() is image:  # the same canvas, not a reused id
-            return hit[1]
+        # the same canvas and need, not reused ids (the need is held, so its id is not)
+        if hit is not None and hit[0]() is image and hit[1] is need:
+            return hit[2]
         verdict = spec.helps(need, ctx, image)
         with self._lock:
             if len(self._rules) > 64:
                 self._rules.clear()
-            self._rules[key] = (weakref.ref(image), verdict)
+            self._rules[key] = (weakref.ref(image), need, verdict)
         return verdict
 
     def needs(self, sample: SourceSample, image: Image.Image) -> list[Need]:

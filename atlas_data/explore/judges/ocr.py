@@ -10,6 +10,7 @@ answer in the zoomed result, at the budget. It abstains on anything but reading 
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,20 +46,23 @@ class OCRJudge:
     engine: OcrEngine = field(default_factory=shared_engine)
     name: str = "ocr"
     needs_pixels: bool = True
-    _cache: dict[tuple[str, int], TextEvidence] = field(default_factory=dict, repr=False)
+    _cache: dict[tuple[str, int], tuple[weakref.ref[Image.Image], TextEvidence]] = field(
+        default_factory=dict, repr=False
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def evidence(self, sample: SourceSample, canvas: Image.Image) -> TextEvidence:
         key = (sample.id, id(canvas))
         with self._lock:
             hit = self._cache.get(key)
-        if hit is None:
-            hit = text_evidence(self.engine, canvas, sample.answer, self.budget.side)
-            with self._lock:
-                if len(self._cache) > 64:
-                    self._cache.clear()
-                self._cache[key] = hit
-        return hit
+        if hit is not None and hit[0]() is canvas:  # the same canvas, not a reused id
+            return hit[1]
+        found = text_evidence(self.engine, canvas, sample.answer, self.budget.side)
+        with self._lock:
+            if len(self._cache) > 64:
+                self._cache.clear()
+            self._cache[key] = (weakref.ref(canvas), found)
+        return found
 
     def _numbers(self, ev: TextEvidence, canvas: Image.Image) -> dict[str, Any]:
         return {

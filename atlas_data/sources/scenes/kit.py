@@ -57,6 +57,7 @@ class Scene:
     needs: list[Need]
     objects: list[dict[str, Any]]
     choices: list[str] | None = None
+    encoded: bytes | None = None  # the JPEG ``image`` was decoded from (see :func:`camera`)
 
 
 FamilyFn = Callable[[random.Random, tuple[int, int]], Scene]
@@ -201,12 +202,15 @@ def paper(rng: random.Random, size: tuple[int, int], tint: RGB = (246, 243, 234)
     return Image.fromarray(img.clip(200, 255).astype(np.uint8), "RGB")
 
 
-def camera(img: Image.Image, rng: random.Random) -> Image.Image:
-    """What a phone adds to a photographed page: mild blur and JPEG artefacts."""
+def camera(img: Image.Image, rng: random.Random) -> tuple[Image.Image, bytes]:
+    """What a phone adds to a photographed page: mild blur and JPEG artefacts. Returns the
+    pixels and the JPEG they were decoded from: the scene's image is that JPEG, stored as
+    it is (a second encoding would only add artefacts and time)."""
     soft = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.7)))
     buf = io.BytesIO()
     soft.save(buf, "JPEG", quality=rng.randint(80, 92))
-    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    data = buf.getvalue()
+    return Image.open(io.BytesIO(data)).convert("RGB"), data
 
 
 @lru_cache(maxsize=64)

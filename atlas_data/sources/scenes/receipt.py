@@ -55,13 +55,15 @@ def make(rng: random.Random, size: tuple[int, int]) -> Scene:
         d.text((left, y), item, fill=TEXT_INK, font=font)
         d.text((right, y), price, fill=TEXT_INK, font=font, anchor="ra")
         lines[item] = [left, y - 2, right, y + line_h - 4]
-    img = camera(img, rng)
+    img, photo = camera(img, rng)
     target = rng.randrange(len(items))
     item, answer = items[target], prices[target]
     need = zoom_need(lines[item], ink_height(font, answer), f"the {item} line reads {answer}")
     objects = [{"label": f"{i} line", "box": b} for i, b in lines.items() if i != item]
     annotations = {"items": dict(zip(items, prices, strict=True)), "lines": lines, "easy": easy}
-    return Scene(img, ask(rng, PHRASINGS, item=item), answer, annotations, [need], objects)
+    return Scene(
+        img, ask(rng, PHRASINGS, item=item), answer, annotations, [need], objects, encoded=photo
+    )
 
 
 FAMILY = Family(

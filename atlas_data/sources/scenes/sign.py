@@ -71,14 +71,14 @@ def make(rng: random.Random, size: tuple[int, int]) -> Scene:
     ink = (250, 250, 250) if colour != (250, 250, 245) else (20, 20, 20)
     d.rectangle(board, fill=colour, outline=(40, 40, 40), width=max(1, pad // 3))
     d.text(((board[0] + board[2]) / 2, (board[1] + board[3]) / 2), answer, ink, font, "mm")
-    img = camera(img, rng)
+    img, photo = camera(img, rng)
     need = zoom_need(board, ink_height(font, answer), f'the sign reads "{answer}"')
     objects = []
     for _ in range(3):
         ox, oy = rng.randint(0, w - 200), rng.randint(0, h - 120)
         objects.append({"label": "wall", "box": [ox, oy, ox + 200, oy + 120]})
     annotations = {"board": board, "easy": easy}
-    return Scene(img, ask(rng, PHRASINGS), answer, annotations, [need], objects)
+    return Scene(img, ask(rng, PHRASINGS), answer, annotations, [need], objects, encoded=photo)
 
 
 FAMILY = Family("sign", make, "the words on a sign in a street scene", PHRASINGS, (("zoom",), ()))
