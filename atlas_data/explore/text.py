@@ -69,17 +69,14 @@ def _box(points: Any) -> Box:
 
 
 class OcrEngine:
-    """rapidocr engines, built lazily, one per concurrent caller: an engine is not
-    reentrant, and each runs ONNX Runtime on one core, so the workers' calls run side by
-    side instead of queueing for one two-core engine whose idle threads spin
-    (BENCHMARKS.md, "Image encoding off the critical path").
+    """A lazily built rapidocr engine; calls are serialised (the session is not reentrant).
 
     rapidocr 3.x remembers the ``use_det``/``use_rec`` flags of the last call, so every
     call here names all of them.
     """
 
     def __init__(self) -> None:
-        self._idle: list[Any] = []
+        self._engine: Any = None
         self._lock = threading.Lock()
 
     def _build(self) -> Any:
@@ -90,8 +87,6 @@ class OcrEngine:
             params={
                 "Global.log_level": "error",
                 "Global.use_cls": False,  # the text we judge is upright
-                "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
                 # Images arrive at the size to detect at (see detect): never resized again.
                 "Det.limit_side_len": 4096,
                 "Det.limit_type": "max",
@@ -104,14 +99,9 @@ class OcrEngine:
     def _call(self, img: Image.Image, det: bool, rec: bool) -> Any:
         arr = np.asarray(img.convert("RGB"))
         with self._lock:
-            engine = self._idle.pop() if self._idle else None
-        if engine is None:
-            engine = self._build()
-        try:
-            return engine(arr, use_det=det, use_cls=False, use_rec=rec)
-        finally:
-            with self._lock:
-                self._idle.append(engine)
+            if self._engine is None:
+                self._engine = self._build()
+            return self._engine(arr, use_det=det, use_cls=False, use_rec=rec)
 
     def read(self, img: Image.Image) -> list[Line]:
         """Detect and recognise every line."""

@@ -322,10 +322,9 @@ class ShardProcessor:
         loop = asyncio.get_running_loop()
         pool = ThreadPoolExecutor(max_workers=WORKERS)
         stats = ShardStats()
-        # Items in flight: enough to keep the workers and the teacher busy while one slow
-        # sample (a fine OCR pass) holds back the in-order output, few enough that memory
-        # does not grow with the shard (items in flight hold bytes, not pixels).
-        window = asyncio.Semaphore(max(8 * WORKERS, getattr(teacher, "concurrency", 0) or 0))
+        # Items in flight: enough to keep the workers and the teacher busy, few enough
+        # that memory does not grow with the shard.
+        window = asyncio.Semaphore(max(2 * WORKERS, getattr(teacher, "concurrency", 0) or 0))
         done: dict[int, Outcome] = {}
         next_out = 0
 
