@@ -10,7 +10,7 @@ rule, from the size of the image as it is sent:
   1536, times a per-model multiplier;
 - any other model (Qwen2-VL and Qwen2.5-VL behind vLLM, and most open VLMs): 28 px patches
   (14 px ViT patches merged 2x2), between 4 and 16384 of them, plus the two vision markers
-  (``smart_resize`` of :mod:`atlas_data.store.limits`, which fits exports to it).
+  (``smart_resize``, which :mod:`atlas_data.store.limits` also fits exports to).
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ import math
 from typing import Any
 
 from PIL import Image
-
-from atlas_data.store.limits import image_tokens as qwen_patches
 
 BYTES_PER_TOKEN = 4
 MESSAGE_TOKENS = 3  # role and separators around each message
@@ -88,9 +86,34 @@ def patch_tokens(width: int, height: int, multiplier: float) -> int:
     return math.ceil(min(patches, 1536) * multiplier)
 
 
+PIXELS_PER_TOKEN = 28  # Qwen2/2.5-VL: 14-px patches merged 2 x 2
+QWEN_MIN_PIXELS = 56 * 56
+QWEN_MAX_PIXELS = 14 * 14 * 4 * 16384  # the processor's default (12,845,056)
+
+
+def smart_resize(
+    height: int, width: int, max_pixels: int = QWEN_MAX_PIXELS, min_pixels: int = QWEN_MIN_PIXELS
+) -> tuple[int, int]:
+    """Qwen2-VL's resize rule (as qwen-vl-utils and the HF processor apply it)."""
+    f = PIXELS_PER_TOKEN
+    h, w = max(f, round(height / f) * f), max(f, round(width / f) * f)
+    if h * w > max_pixels:
+        beta = math.sqrt(height * width / max_pixels)
+        h, w = max(f, math.floor(height / beta / f) * f), max(f, math.floor(width / beta / f) * f)
+    elif h * w < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h, w = math.ceil(height * beta / f) * f, math.ceil(width * beta / f) * f
+    return h, w
+
+
+def qwen_patches(width: int, height: int) -> int:
+    """Qwen2-VL's image tokens: one per 28 px patch after :func:`smart_resize`."""
+    h, w = smart_resize(height, width)
+    return (h // PIXELS_PER_TOKEN) * (w // PIXELS_PER_TOKEN)
+
+
 def qwen_tokens(width: int, height: int) -> int:
-    """Qwen2-VL's rule: one token per 28 px patch after ``smart_resize``, plus the vision
-    start and end markers (the one implementation: :mod:`atlas_data.store.limits`)."""
+    """Qwen2-VL's rule plus the vision start and end markers."""
     return qwen_patches(width, height) + 2
 
 

@@ -122,8 +122,8 @@ FORMAT_OF_EXTENSION = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "web
 JPEG_QUALITY = 95  # 4:2:0 colour, as cameras store it (OCR reads the luminance)
 WEBP_QUALITY = 90
 # Lossless bits per pixel of an image's sample above which it is textured (paper, street,
-# photo, JPEG artefacts): the 16 synthetic families measure 0.2-0.4 when flat and 2-10
-# when textured (BENCHMARKS.md, "Storage by measurement").
+# photo, JPEG artefacts): the 16 synthetic families measure 0.17-0.43 when flat and
+# 1.86-12.1 when textured (BENCHMARKS.md section 11, "Storage by measurement").
 TEXTURED_BITS = 1.0
 _TILES, _TILE = 4, 48  # the sample: a 4 x 4 grid of 48 px tiles spread over the image
 

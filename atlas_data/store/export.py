@@ -41,7 +41,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from atlas_data.store.limits import QWEN_MIN_PIXELS, Limits
+from atlas_data.llm.count import QWEN_MIN_PIXELS
+from atlas_data.store.limits import Limits
 from atlas_data.store.manifest import Manifest
 from atlas_data.store.run import Run, RunNotFound, open_run
 from atlas_data.store.schemas import IMAGE, MESSAGE, SPAN, with_hf_metadata

@@ -19,33 +19,13 @@ from typing import Any
 
 from PIL import Image
 
+# Qwen2-VL's rule, one implementation, shared with the cost estimate
+from atlas_data.llm.count import qwen_patches as image_tokens
+from atlas_data.llm.count import smart_resize
 from atlas_data.ops.image_io import EXTENSIONS, encode_image
 
-PIXELS_PER_TOKEN = 28  # Qwen2/2.5-VL: 14-px patches merged 2 x 2
-QWEN_MIN_PIXELS = 56 * 56
-QWEN_MAX_PIXELS = 14 * 14 * 4 * 16384  # the processor's default (12,845,056)
 TEMPLATE_SLACK = 64  # system prompt, role markers, vision start/end: Qwen2-VL uses ~25
 ROUND_TO = 64
-
-
-def smart_resize(
-    height: int, width: int, max_pixels: int = QWEN_MAX_PIXELS, min_pixels: int = QWEN_MIN_PIXELS
-) -> tuple[int, int]:
-    """Qwen2-VL's resize rule (as qwen-vl-utils and the HF processor apply it)."""
-    f = PIXELS_PER_TOKEN
-    h, w = max(f, round(height / f) * f), max(f, round(width / f) * f)
-    if h * w > max_pixels:
-        beta = math.sqrt(height * width / max_pixels)
-        h, w = max(f, math.floor(height / beta / f) * f), max(f, math.floor(width / beta / f) * f)
-    elif h * w < min_pixels:
-        beta = math.sqrt(min_pixels / (height * width))
-        h, w = math.ceil(height * beta / f) * f, math.ceil(width * beta / f) * f
-    return h, w
-
-
-def image_tokens(width: int, height: int) -> int:
-    h, w = smart_resize(height, width)
-    return (h // PIXELS_PER_TOKEN) * (w // PIXELS_PER_TOKEN)
 
 
 def fit_image(
