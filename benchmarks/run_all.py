@@ -1,4 +1,4 @@
-"""``make bench``: every benchmark at its default size, one after the other (~20 min on 2 cores).
+"""``make bench``: every benchmark at its default size, one after the other (~30 min on 2 cores).
 
 Each prints its own figures and a ``RATIO`` line; this prints those lines again at the end.
 """
