@@ -19,8 +19,9 @@ import numpy as np
 from PIL import Image
 
 from atlas_data.config import RunConfig
-from atlas_data.run.driver import run, run_folder
+from atlas_data.run.driver import run
 from tests.realdata_helpers import _png_with_size, encode, hostile_files, scene
+from tests.runs import run_folder
 
 QUESTION = "Which code is printed on the small tag?"
 

@@ -12,8 +12,9 @@ from PIL import Image, ImageDraw
 
 from atlas_data.config import RunConfig
 from atlas_data.ops.image_io import TEXTURED_BITS, Storage, encode_flat_png, texture_bits
-from atlas_data.run.driver import run, run_folder
+from atlas_data.run.driver import run
 from atlas_data.sources.synthetic import SyntheticSource
+from tests.runs import run_folder
 
 N = 32  # every family twice
 

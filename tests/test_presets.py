@@ -19,11 +19,12 @@ from typer.testing import CliRunner
 
 from atlas_data.cli import app
 from atlas_data.config import RunConfig
-from atlas_data.run.driver import run, run_folder
+from atlas_data.run.driver import run
+from atlas_data.sources.choices import consensus
 from atlas_data.sources.hf import HFSource
 from atlas_data.sources.presets import PRESETS
-from atlas_data.sources.records import consensus
 from tests.realdata_helpers import SIZE, encode, scene
+from tests.runs import run_folder
 
 QUESTION = "What code is printed on the white tag?"
 PROMPT = "Please provide the bounding box coordinate of the region that can help you answer the question better."  # noqa: E501

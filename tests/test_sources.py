@@ -15,16 +15,18 @@ import pytest
 from PIL import Image
 from realdata_helpers import HF_MAP, SIZE, encode, hf_dataset, hostile_files, save_hf, scene
 
-from atlas_data.config import Budget, RunConfig
+from atlas_data.config import RunConfig
 from atlas_data.explore.search import complete_needs
 from atlas_data.rejections import Rejection
-from atlas_data.run.driver import run, run_folder
+from atlas_data.run.driver import run
 from atlas_data.sources import build_source
 from atlas_data.sources.base import SourceRejection, SourceSample
+from atlas_data.sources.choices import normalize_choices, resolve_answer
+from atlas_data.sources.coords import to_xyxy
 from atlas_data.sources.hf import HFSource
 from atlas_data.sources.local import LocalSource
-from atlas_data.sources.records import normalize_choices, resolve_answer, to_xyxy
 from atlas_data.store.run import open_run
+from tests.runs import run_folder
 
 
 def rows(pattern: Path) -> list[tuple]:
@@ -43,7 +45,7 @@ def test_every_box_format_gives_the_same_pixel_box_and_a_zoom_need(tmp_path, fmt
         _, box, code = scene(i)
         assert isinstance(item, SourceSample), item
         assert item.answer == code and item.annotations["boxes"] == [box]
-        (need,) = complete_needs(item, SIZE, Budget()).needs
+        (need,) = complete_needs(item, SIZE, RunConfig().budget()).needs
         zoom = need.params["box"]
         assert need.op == "zoom" and need.params["factor"] > 1
         assert zoom[0] <= box[0] and zoom[1] <= box[1] and zoom[2] >= box[2] and zoom[3] >= box[3]

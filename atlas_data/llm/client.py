@@ -10,10 +10,8 @@ never part of a description, a cache key, a log line or an error message.
 from __future__ import annotations
 
 import asyncio
-import base64
 import email.utils
 import hashlib
-import io
 import os
 import random
 import threading
@@ -28,11 +26,19 @@ from openai.types.chat import ChatCompletion
 from PIL import Image
 
 from atlas_data.config import check_keys
-from atlas_data.llm.batch import Deferred, request_line
 from atlas_data.llm.cache import DEFAULT_CACHE_DIR, ResponseCache, cache_key
 from atlas_data.llm.prices import add_billed, billing_key, merge_billed, meter
 from atlas_data.llm.stops import TeacherUnavailable
-from atlas_data.ops.image_io import downscale_to
+from atlas_data.llm.wire import (
+    Completion,
+    Deferred,
+    cache_record,
+    chat_body,
+    completion_of,
+    request_line,
+    spent_tokens,
+)
+from atlas_data.ops.image_io import REQUEST_JPEG_QUALITY, data_url
 from atlas_data.rejections import Rejection
 
 T = TypeVar("T")
@@ -64,8 +70,7 @@ class Usage:
 
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-JPEG_QUALITY = 90
-FLAT_COLOURS = 256  # at most this many colours in a thumbnail: a flat image, sent as PNG
+JPEG_QUALITY = REQUEST_JPEG_QUALITY  # of textured images sent: part of the cache key
 MAX_RETRY_AFTER = 60.0
 
 _PROBED: set[tuple[str, str]] = set()
@@ -82,24 +87,11 @@ def image_digest(img: Image.Image, max_side: int) -> str:
     return h.hexdigest()
 
 
-def is_flat(img: Image.Image) -> bool:
-    """Few distinct colours (charts, diagrams, renders): PNG is smaller and lossless there."""
-    thumb = img.convert("RGB").resize((64, 64), Image.Resampling.NEAREST)
-    colours = thumb.getcolors(maxcolors=FLAT_COLOURS)
-    return colours is not None
-
-
 def encode_data_url(img: Image.Image, max_side: int) -> str:
-    """Downscale to ``max_side`` and encode as a base64 data URL (JPEG photo / PNG flat)."""
-    img = downscale_to(img.convert("RGB"), max_side, Image.Resampling.BICUBIC)
-    buf = io.BytesIO()
-    if is_flat(img):
-        img.save(buf, format="PNG", optimize=False)
-        mime = "image/png"
-    else:
-        img.save(buf, format="JPEG", quality=JPEG_QUALITY)
-        mime = "image/jpeg"
-    return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode()}"
+    """``img`` as a base64 data URL, at most ``max_side`` on its longest side: the image
+    home's :func:`~atlas_data.ops.image_io.data_url` (flat content as PNG, textured as JPEG
+    q90, by the rule that decides stored images)."""
+    return data_url(img, max_side)
 
 
 def image_part(url: str) -> dict[str, Any]:
@@ -136,37 +128,7 @@ class Prompt:
         return out
 
 
-# ---------------------------------------------------------------- completions
-
-
-@dataclass
-class Completion:
-    text: str
-    finish_reason: str
-    refusal: str = ""
-    cached: bool = False
-
-
-def completion_of(response: ChatCompletion) -> Completion:
-    if not response.choices:
-        return Completion("", "empty")
-    choice = response.choices[0]
-    msg = choice.message
-    return Completion(
-        text=msg.content or "",
-        finish_reason=choice.finish_reason or "",
-        refusal=getattr(msg, "refusal", None) or "",
-    )
-
-
-def cache_record(c: Completion) -> dict[str, str]:
-    """What the response cache keeps of a completion."""
-    return {"text": c.text, "finish_reason": c.finish_reason, "refusal": c.refusal}
-
-
-def completion_record(body: dict[str, Any]) -> dict[str, str]:
-    """The cache record of a chat completion's JSON (a batch result line's body)."""
-    return cache_record(completion_of(ChatCompletion.model_validate(body)))
+# ---------------------------------------------------------------- retries
 
 
 def retry_after_seconds(exc: BaseException) -> float | None:
@@ -386,8 +348,7 @@ class Endpoint:
         return base * random.uniform(0.5, 1.5)
 
     def _record(self, response: Any, retries: int, usage: Usage) -> Completion:
-        spent = response.usage
-        pt, ct = (spent.prompt_tokens or 0, spent.completion_tokens or 0) if spent else (0, 0)
+        pt, ct = spent_tokens(response.usage)
         key = billing_key(self.config.model, "live")
         with self._usage_lock:
             for u in (usage, self.usage):
@@ -417,7 +378,7 @@ class Endpoint:
         with self._usage_lock:
             usage.cache_hits += 1
             self.usage.cache_hits += 1
-        return Completion(hit["text"], hit["finish_reason"], hit.get("refusal", ""), cached=True)
+        return Completion.of_record(hit)
 
     def _store(self, key: str, c: Completion) -> None:
         if self.cache is not None:
@@ -460,7 +421,7 @@ class Endpoint:
         if self.deferring:
             if key in self.failed:
                 raise Rejection("teacher_batch_failed", self.failed[key])
-            body = {"model": self.config.model, "messages": messages, **params}
+            body = chat_body(self.config.model, messages, params)
             self.deferred.append({**request_line(key, body), "expect_output": expect_output})
             raise Deferred(key)
         if self._sem is None:
@@ -475,7 +436,7 @@ class Endpoint:
                 try:
                     response = await self._client().post(
                         "/chat/completions",
-                        body={"model": self.config.model, "messages": messages, **params},
+                        body=chat_body(self.config.model, messages, params),
                         cast_to=ChatCompletion,
                     )
                     break

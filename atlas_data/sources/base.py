@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
+from atlas_data.ops.image_io import pixels_digest as pixels_digest  # scene ids
 from atlas_data.ops.spec import Need
 from atlas_data.rejections import Rejection
 
@@ -33,16 +34,11 @@ def normalize_question(question: str) -> str:
     return " ".join(question.lower().split())
 
 
-def pixels_digest(img: Image.Image) -> str:
-    """Digest of decoded pixels (for generated images that have no file bytes yet)."""
-    h = hashlib.sha256(f"{img.mode}{img.size}".encode())
-    h.update(img.tobytes())
-    return h.hexdigest()
-
-
 @dataclass
 class SourceSample:
     id: str
+    # The input as the source holds it: file bytes (decoded once, by the run) or an image
+    # already decoded (a generated scene, or a dataset's decoded image).
     image: Image.Image | bytes
     question: str
     answer: str

@@ -3,25 +3,25 @@ files or any folder ``datasets.load_dataset`` reads — with a column map.
 
 Image columns are read *undecoded* (``Image(decode=False)``): the bytes go through the
 pipeline's own decoder, which refuses bombs, truncation and the like with a reason, where
-letting ``datasets`` decode would crash the run on the first broken file. Without
+letting ``datasets`` decode would crash the run on the first broken file. Bytes are handed
+on as the dataset holds them; an image ``datasets`` decoded anyway (a column that is not an
+``Image`` feature) is handed on as that image, never re-encoded. Without
 streaming the dataset is random access, so every shard reads only its own rows.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from atlas_data.rejections import Rejection
 from atlas_data.sources.base import SourceItem
 from atlas_data.sources.local import read_inside
-from atlas_data.sources.records import (
-    RecordOptions,
-    flag,
-    record_options,
-)
+from atlas_data.sources.options import RecordOptions, flag, record_options
+from atlas_data.sources.records import RecordAdapter
 
 OPTIONS = ("dataset", "split", "config", "streaming", "data_dir")
 
@@ -98,9 +98,11 @@ class HFSource:
         local = Path(dataset).expanduser()
         self.options = records or RecordOptions()
         self.label = self.options.label or (local.stem if local.exists() else dataset)
-        self.adapter = self.options.adapter(names, f"hf/{self.label}", self._read_image)
+        self.adapter = RecordAdapter.build(
+            self.options, names, f"hf/{self.label}", self._read_image
+        )
         self.columns = self.adapter.columns
-        image_column = self.options.image_column(self.adapter)
+        image_column = self.adapter.image_column
         feature = (ds.features or {}).get(image_column)
         if isinstance(feature, datasets.Image):
             ds = ds.cast_column(image_column, datasets.Image(decode=False))
@@ -131,7 +133,9 @@ class HFSource:
     def __len__(self) -> int:
         return len(self.ds) if not self.streaming else 0
 
-    def _read_image(self, value: Any) -> tuple[bytes, str]:
+    def _read_image(self, value: Any) -> tuple[bytes | Image.Image, str]:
+        """The image as the dataset holds it: its bytes as they are (never re-encoded), or
+        an image ``datasets`` already decoded, as it is (the run decodes bytes once)."""
         if value is None:
             raise Rejection("missing_image", "the image column is empty")
         if isinstance(value, (bytes, bytearray)):
@@ -151,10 +155,8 @@ class HFSource:
             raise Rejection("missing_image", "image struct has neither bytes nor path")
         if isinstance(value, str):
             return self._read_path(value)
-        if hasattr(value, "save"):  # an already-decoded PIL image
-            buf = io.BytesIO()
-            value.save(buf, format="PNG")
-            return buf.getvalue(), ""
+        if isinstance(value, Image.Image):  # already decoded: kept, not round-tripped
+            return value, ""
         raise Rejection("missing_image", f"cannot read an image from a {type(value).__name__}")
 
     def _read_path(self, path: str) -> tuple[bytes, str]:
@@ -183,5 +185,5 @@ class HFSource:
             "split": self.split,
             "config": self.config,
             "streaming": self.streaming,
-            **self.options.describe(self.adapter),
+            **self.adapter.describe(),
         }

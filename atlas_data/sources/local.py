@@ -17,11 +17,8 @@ from typing import Any
 
 from atlas_data.rejections import Rejection
 from atlas_data.sources.base import SourceItem, SourceRejection, content_id
-from atlas_data.sources.records import (
-    DEFAULT_MAX_FILE_BYTES,
-    RecordOptions,
-    record_options,
-)
+from atlas_data.sources.options import DEFAULT_MAX_FILE_BYTES, RecordOptions, record_options
+from atlas_data.sources.records import RecordAdapter
 
 OPTIONS = ("root", "questions")
 _BAD_RECORD = "__atlas_bad_record__"
@@ -115,7 +112,7 @@ class LocalSource:
             names += [k for k in r if k not in names and k != _BAD_RECORD]
         self.options = records or RecordOptions()
         label = self.options.label or self.root.name
-        self.adapter = self.options.adapter(names, f"local/{label}", self._read_image)
+        self.adapter = RecordAdapter.build(self.options, names, f"local/{label}", self._read_image)
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> LocalSource:
@@ -152,5 +149,5 @@ class LocalSource:
             "name": self.name,
             "root": str(self.root),
             "questions": str(self.questions_path),
-            **self.options.describe(self.adapter),
+            **self.adapter.describe(),
         }

@@ -41,13 +41,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from atlas_data.atomic import atomic_write_bytes, atomic_write_json
 from atlas_data.llm.count import QWEN_MIN_PIXELS
 from atlas_data.store.limits import Limits
 from atlas_data.store.manifest import Manifest
 from atlas_data.store.run import Run, RunNotFound, open_run
 from atlas_data.store.schemas import IMAGE, MESSAGE, SPAN, with_hf_metadata
 from atlas_data.store.settings import trainer_settings
-from atlas_data.store.writer import atomic_write_bytes, atomic_write_json
 from atlas_data.trajectory.model import IMAGE_PLACEHOLDER
 
 FORMATS = ("trl", "llamafactory", "verl", "openrlhf")
@@ -377,7 +377,8 @@ def export_run(
         raise ExportError(str(exc)) from None
     target = Path(out)
     target.mkdir(parents=True, exist_ok=True)
-    t = Target(manifest, files, kind, target, Limits(manifest.budget_side, max_pixels))
+    fits = Limits(manifest.budget_side, max_pixels, manifest.config.image_format)
+    t = Target(manifest, files, kind, target, fits)
     if fmt == "trl":
         result = export_trl(t)
     elif fmt == "llamafactory":

@@ -12,38 +12,30 @@ follow Qwen2/2.5-VL's rule (one token per 28 × 28 pixels after ``smart_resize``
 
 from __future__ import annotations
 
-import io
-import math
 from dataclasses import dataclass
 from typing import Any
-
-from PIL import Image
 
 # Qwen2-VL's rule, one implementation, shared with the cost estimate
 from atlas_data.llm.count import qwen_patches as image_tokens
 from atlas_data.llm.count import smart_resize
-from atlas_data.ops.image_io import EXTENSIONS, encode_image
+from atlas_data.ops.image_io import EXTENSIONS, fit
 
 TEMPLATE_SLACK = 64  # system prompt, role markers, vision start/end: Qwen2-VL uses ~25
 ROUND_TO = 64
 
 
 def fit_image(
-    image: dict[str, Any], max_side: int, max_pixels: int | None
+    image: dict[str, Any], max_side: int, max_pixels: int | None, policy: str = "auto"
 ) -> tuple[dict[str, Any], tuple[int, int]]:
-    """The image struct fitted to the budget (bytes untouched when it already fits)."""
-    with Image.open(io.BytesIO(image["bytes"])) as img:
-        w, h = img.size
-        scale = min(1.0, max_side / max(w, h))
-        if max_pixels:
-            scale = min(scale, math.sqrt(max_pixels / (w * h)))
-        if scale >= 1.0:
-            return image, (w, h)
-        size = (max(1, math.floor(w * scale)), max(1, math.floor(h * scale)))
-        fmt = "jpeg" if img.format == "JPEG" else "png"  # a photograph stays one
-        small = img.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    """The image struct fitted to the budget (bytes untouched when it already fits; a
+    resized one encoded as the image home's rule says under the run's ``policy``:
+    :func:`atlas_data.ops.image_io.fit`)."""
+    fitted = fit(image["bytes"], max_side, max_pixels, policy)
+    if fitted.data is None:
+        return image, fitted.size
     stem = (image.get("path") or "image").rsplit(".", 1)[0]
-    return {"bytes": encode_image(small, fmt), "path": f"{stem}.{EXTENSIONS[fmt]}"}, size
+    path = f"{stem}.{EXTENSIONS[fitted.fmt]}"
+    return {"bytes": fitted.data, "path": path}, fitted.size
 
 
 def _round_up(n: int) -> int:
@@ -53,10 +45,12 @@ def _round_up(n: int) -> int:
 @dataclass
 class Limits:
     """What an export measures over its rows (running maxima), fitting each image to the
-    run's budget side and ``max_pixels`` on the way."""
+    run's budget side and ``max_pixels`` on the way, encoded under the run's
+    ``--image-format`` (``policy``)."""
 
     max_side: int
     max_pixels: int | None
+    policy: str = "auto"
     rows: int = 0
     resized: int = 0
     image_pixels: int = 0  # the largest exported image, w * h
@@ -70,7 +64,7 @@ class Limits:
         """Fit a row's images; returns them and their image-token count."""
         out, tokens = [], 0
         for image in images:
-            fitted, (w, h) = fit_image(image, self.max_side, self.max_pixels)
+            fitted, (w, h) = fit_image(image, self.max_side, self.max_pixels, self.policy)
             self.resized += fitted is not image
             hh, ww = smart_resize(h, w)
             self.image_pixels = max(self.image_pixels, w * h)
