@@ -23,13 +23,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
-from atlas_data.trajectory.formats import get_preset
-
 Role = Literal["rows", "where"]
 
 SPLITS = ("sft", "rl", "both")
 TEACHER_BATCH = ("off", "api", "file")
 IMAGE_FORMATS = ("auto", "png", "jpeg", "webp")
+# The output format presets by name (atlas_data.trajectory.formats implements each one and
+# checks, when imported, that it implements exactly these): --preset is checked here.
+PRESET_NAMES = ("atlas", "think-answer")
 DEFAULT_BUDGET_SIDE = 1024  # the trainee's view: longest side in px (Qwen2.5-VL-like budget)
 # Glyph height (px, at the budget) below which the trainee cannot read text or make out a
 # detail: Qwen2-VL-style encoders see 14 px patches; text under ~10 px is guesswork there.
@@ -59,19 +60,61 @@ def check_keys(given: Mapping[str, Any], known: list[str] | tuple[str, ...], wha
         raise ValueError(f"unknown {what}(s) {unknown}; known: {', '.join(known)}")
 
 
+# A zoom must show the evidence at least this much larger at the budget than the canvas
+# did: a zoom that crosses the reading size by a hair is a coin toss, not a reading aid.
+ZOOM_GAIN = 1.25
+
+
+@dataclass(frozen=True)
+class Legibility:
+    """The one legibility rule's verdict on a piece of evidence (glyphs, a detail): how tall
+    it is at the budget on the canvas (``before``) and in a zoom's result (``after``; equal
+    to ``before`` when no zoom is asked about), both in budget pixels."""
+
+    before: float
+    after: float
+    reading_px: float
+
+    @property
+    def legible(self) -> bool:
+        """Legible as it is: at least the reading size at the budget. A zoom gains nothing."""
+        return self.before >= self.reading_px
+
+    @property
+    def lifted(self) -> bool:
+        """The zoom makes it legible: from below the reading size to at least it, and at
+        least :data:`ZOOM_GAIN` times larger than before."""
+        return (
+            not self.legible
+            and self.after >= self.reading_px
+            and self.after >= self.before * ZOOM_GAIN
+        )
+
+
 @dataclass(frozen=True)
 class Budget:
     """The trainee's view, the one number the method rests on: an image is seen with its
     longest side at ``side`` px, and glyphs under ``reading_px`` (at that size) are not
-    read. Judges, the zoom factors of every source, the teacher's and model judges' images
-    and the exports' default image fit all follow it."""
+    read. Judges, proposers, the zoom factors of every source, the teacher's and model
+    judges' images and the exports' default image fit all follow it. It is built once, by
+    :meth:`RunConfig.budget`, and passed: no consumer has a default of its own."""
 
-    side: int = DEFAULT_BUDGET_SIDE
-    reading_px: float = DEFAULT_READING_PX
+    side: int
+    reading_px: float
 
     def scale(self, size: tuple[int, int]) -> float:
         """How much an image of ``size`` shrinks when shown within the budget."""
         return min(1.0, self.side / max(size))
+
+    def legibility(
+        self, px: float, size: tuple[int, int], zoomed: float | None = None
+    ) -> Legibility:
+        """The legibility rule for evidence ``px`` pixels tall on a canvas of ``size``, and,
+        given ``zoomed`` (budget pixels per canvas pixel in a zoom's result:
+        :func:`atlas_data.ops.zoom.zoom_scale`), whether that zoom makes it legible. The
+        zoom's ``match`` and the OCR judge both rule with it."""
+        before = px * self.scale(size)
+        return Legibility(before, before if zoomed is None else px * zoomed, self.reading_px)
 
 
 def option(
@@ -216,7 +259,10 @@ class RunConfig:
             raise ValueError(f"direct_share must be in [0, 1], got {self.direct_share}")
         if self.reading_px <= 0:
             raise ValueError(f"reading_px must be positive, got {self.reading_px}")
-        get_preset(self.preset)  # names the presets when it is not one
+        if self.preset not in PRESET_NAMES:
+            raise ValueError(
+                f"unknown format preset {self.preset!r}; choose one of {list(PRESET_NAMES)}"
+            )
         if self.image_format not in IMAGE_FORMATS:
             raise ValueError(f"image_format must be one of {IMAGE_FORMATS}: {self.image_format!r}")
         if self.teacher_batch not in TEACHER_BATCH:

@@ -77,7 +77,9 @@ def main() -> None:
         with timed() as explore_time:
             for item, data in zip(items, blobs, strict=True):
                 image = load_image(data).image
-                found = explore(item, image, judges, DEFAULT_VOCABULARY, 0, proposers)
+                found = explore(
+                    item, image, judges, DEFAULT_VOCABULARY, 0, proposers, config.budget()
+                )
                 kept += bool(found.steps)
                 direct += found.direct is not None
     n = len(items)

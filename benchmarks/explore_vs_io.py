@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from atlas_data.config import Budget
+from atlas_data.config import RunConfig
 from atlas_data.explore import explore
 from atlas_data.explore.judges.annotation import AnnotationJudge
 from atlas_data.explore.proposers.boxes import need_proposals
@@ -35,6 +35,8 @@ from atlas_data.sources.base import SourceSample
 from atlas_data.sources.synthetic import SyntheticSource
 from atlas_data.tokens import DEFAULT_VOCABULARY
 from benchmarks.common import header, ratio_line, timed
+
+BUDGET = RunConfig().budget()  # the default run's view
 
 SIZES = ((1024, 768), (2048, 1536))
 
@@ -59,10 +61,10 @@ def floor_once(items: list[tuple[SourceSample, bytes, list[Image.Image]]]) -> No
 
 
 def explore_once(items: list[tuple[SourceSample, bytes, list[Image.Image]]]) -> None:
-    judges = [AnnotationJudge()]
+    judges = [AnnotationJudge(BUDGET)]
     for sample, data, _ in items:
         image = load_image(data).image
-        found = explore(sample, image, judges, DEFAULT_VOCABULARY, seed=0)
+        found = explore(sample, image, judges, DEFAULT_VOCABULARY, 0, (), BUDGET)
         for step in found.steps:
             encode_png(step.result)
 
@@ -71,12 +73,12 @@ def eager_once(items: list[tuple[SourceSample, bytes, list[Image.Image]]]) -> No
     """Every candidate is applied to the pixels (what a pixel judge would need)."""
     for sample, data, _ in items:
         image = load_image(data).image
-        sample = complete_needs(sample, image.size, Budget())
+        sample = complete_needs(sample, image.size, BUDGET)
         for need in sample.needs:
             for op in need_proposals(need, Frame(image.size), sample, 0):
                 with contextlib.suppress(ValueError):
                     op.apply(image)
-        found = explore(sample, image, [AnnotationJudge()], DEFAULT_VOCABULARY, seed=0)
+        found = explore(sample, image, [AnnotationJudge(BUDGET)], DEFAULT_VOCABULARY, 0, (), BUDGET)
         for step in found.steps:
             encode_png(step.result)
 
@@ -100,12 +102,12 @@ def main() -> None:
     header("explore vs decode+encode (one core)")
 
     base = fixed_set(args.per_size)
-    judges = [AnnotationJudge()]
+    judges = [AnnotationJudge(BUDGET)]
     items = []
     candidates = 0
     for sample, data in base:
         image = load_image(data).image
-        found = explore(sample, image, judges, DEFAULT_VOCABULARY, seed=0)
+        found = explore(sample, image, judges, DEFAULT_VOCABULARY, 0, (), BUDGET)
         candidates += sum(n for k, n in found.counts.items() if k.endswith(":proposed"))
         items.append((sample, data, [s.result for s in found.steps]))
     n = len(items)

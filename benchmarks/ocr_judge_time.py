@@ -12,7 +12,7 @@ import argparse
 import statistics
 import time
 
-from atlas_data.config import Budget
+from atlas_data.config import RunConfig
 from atlas_data.explore.judges.ocr import OCRJudge
 from atlas_data.explore.search import complete_needs
 from atlas_data.explore.text import BILINEAR, OcrEngine
@@ -42,7 +42,7 @@ def main() -> None:
         t = time.perf_counter()
         engine.read(image)
         full.append(time.perf_counter() - t)
-        judge = OCRJudge(Budget(args.max_side), engine=engine)
+        judge = OCRJudge(RunConfig(budget_side=args.max_side).budget(), engine=engine)
         s = complete_needs(s, image.size, judge.budget)
         op = Operation("zoom", s.needs[0].params)
         judge.judge(s, image, op, None)  # original read + cached

@@ -18,6 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from atlas_data.config import RunConfig
 from atlas_data.ops import Operation
 from atlas_data.sources.synthetic import SyntheticSource
 from atlas_data.teacher.base import TeachRequest
@@ -108,7 +109,7 @@ def main() -> None:
                 "concurrency": args.concurrency,
                 "cache_dir": None,
             },
-            image_side=args.image_side,
+            RunConfig(budget_side=args.image_side).budget(),
         )
         reqs = requests_for(args.requests + 1, args.image_side)
         cpu0, srv0 = time.process_time(), proc_cpu(server.pid)

@@ -10,18 +10,19 @@ import duckdb
 import pytest
 from PIL import Image, ImageDraw
 
-from atlas_data.config import Budget, RunConfig
+from atlas_data.config import RunConfig
 from atlas_data.ops import specs
 from atlas_data.ops.spec import MatchContext, Need
 from atlas_data.rejections import Rejection
-from atlas_data.run.driver import run, run_folder
+from atlas_data.run.driver import run
+from atlas_data.sources.coords import point_list
 from atlas_data.sources.intent import intent_of
 from atlas_data.sources.needs import Annotations, Mark, annotated_needs
-from atlas_data.sources.records import point_list
 from tests.photo_corpus import letter, pentagon
+from tests.runs import run_folder
 
 SIZE = (1600, 1200)
-CTX = MatchContext.of(SIZE, Budget())  # 1600 px shown at 1024: x0.64
+CTX = MatchContext(SIZE, RunConfig().budget())  # 1600 px shown at 1024: x0.64
 BLANK = Image.new("RGB", SIZE, (200, 190, 160))
 
 

@@ -36,6 +36,8 @@ from atlas_data.trajectory.formats import get_preset, normalize_answer
 from tests.grounded_corpus import SIZE, Truth, write
 from tests.openai_server import ServerThread
 
+BUDGET = RunConfig().budget()  # the default run's view
+
 
 def inside(outer: Any, inner: Any) -> bool:
     """``inner`` lies within ``outer`` (the test's own geometry, not the library's)."""
@@ -176,7 +178,7 @@ def test_no_direct_share_keeps_no_direct_answer(corpus, tmp_path):
 def test_a_zoom_on_evidence_already_large_at_the_budget_is_never_kept():
     rng = random.Random(3)
     zoom = specs()["zoom"]
-    ctx = MatchContext(SIZE, 1024, 10.0)
+    ctx = MatchContext(SIZE, BUDGET)
     for _ in range(200):
         w, h = rng.randint(30, 900), rng.randint(30, 700)
         x, y = rng.randint(0, SIZE[0] - w), rng.randint(0, SIZE[1] - h)
@@ -190,7 +192,7 @@ def test_a_zoom_on_evidence_already_large_at_the_budget_is_never_kept():
 
 def test_a_box_covering_most_of_the_image_is_not_a_localisation():
     box = specs()["box"]
-    ctx = MatchContext(SIZE, 1024, 10.0)
+    ctx = MatchContext(SIZE, BUDGET)
     whole = [0, 0, SIZE[0], SIZE[1]]
     most = [40, 30, SIZE[0] - 40, SIZE[1] - 30]
     for need_box in (whole, most):
@@ -208,7 +210,10 @@ def test_scan_and_salient_alone_find_nothing_helpful_when_nothing_is_small():
     img.paste((220, 40, 30), (700, 500, 1400, 1100))
     need = Need("zoom", {"box": [700, 500, 1400, 1100], "factor": 1})
     sample = SourceSample("s", img, "What colour is the block?", "red", "vqa", "test", needs=[need])
-    found = explore(sample, img, [AnnotationJudge()], DEFAULT_VOCABULARY, 0, [Scan(), Salient()])
+    proposers = [Scan(BUDGET), Salient(BUDGET)]
+    found = explore(
+        sample, img, [AnnotationJudge(BUDGET)], DEFAULT_VOCABULARY, 0, proposers, BUDGET
+    )
     assert not found.steps and found.rejection.reason == "no_helpful_operation"
     assert found.counts["proposer:scan:proposed"] > 50
     assert found.counts["judge:annotation:accept"] == 0
@@ -221,16 +226,16 @@ def test_scan_tiles_cover_the_canvas_at_several_sizes_and_salient_finds_the_busy
     patch = (rng.random((150, 200)) > 0.5).astype(np.uint8) * 255
     img.paste(Image.fromarray(patch).convert("RGB"), (1200, 900))
     sample = SourceSample("s", img, "q?", "a", "vqa", "test")
-    tiles = [op.params["box"] for op in Scan().propose(sample, img)]
+    tiles = [op.params["box"] for op in Scan(BUDGET).propose(sample, img)]
     sizes = {b[2] - b[0] for b in tiles}
     assert len(sizes) >= 4
     assert all(0 <= b[0] < b[2] <= 1600 and 0 <= b[1] < b[3] <= 1200 for b in tiles)
     for x, y in ((5, 5), (1595, 1195), (800, 600)):  # every point is in some tile
         assert any(b[0] <= x < b[2] and b[1] <= y < b[3] for b in tiles)
-    busy = [op.params["box"] for op in Salient().propose(sample, img)]
+    busy = [op.params["box"] for op in Salient(BUDGET).propose(sample, img)]
     assert busy and inside([1100, 800, 1600, 1200], busy[0])  # the densest window first
     flat = Image.new("RGB", (800, 600), (90, 90, 90))
-    assert Salient().propose(SourceSample("f", flat, "q?", "a", "vqa", "test"), flat) == []
+    assert Salient(BUDGET).propose(SourceSample("f", flat, "q?", "a", "vqa", "test"), flat) == []
 
 
 # ----------------------------------------------------------------- chains, step by step
@@ -272,7 +277,7 @@ def test_a_later_step_is_proposed_and_judged_in_the_zoomed_frame():
         Need("point_mark", {"points": pts, "numbered": True}),
     ]
     sample = SourceSample("t", img, "How many dots on the tray?", "3", "vqa", "test", needs=needs)
-    found = explore(sample, img, [AnnotationJudge()], DEFAULT_VOCABULARY, 0)
+    found = explore(sample, img, [AnnotationJudge(BUDGET)], DEFAULT_VOCABULARY, 0, (), BUDGET)
     assert [s.operation.name for s in found.steps] == ["zoom", "point_mark"]
     frame = found.steps[1].frame
     assert frame is not None and frame.origin == (1000.0, 600.0) and frame.scale == 8.0

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from atlas_data.config import Budget
+from atlas_data.config import RunConfig
 from atlas_data.explore.search import complete_needs
 from atlas_data.explore.text import BILINEAR, find_answer, shared_engine
 from atlas_data.ops import Operation
@@ -48,7 +48,7 @@ def px(s: SourceSample) -> np.ndarray:
 
 def need(s: SourceSample, op: str) -> dict:
     """The sample's need of ``op``, completed at the default budget as explore does."""
-    needs = complete_needs(s, s.image.size, Budget()).needs  # type: ignore[union-attr]
+    needs = complete_needs(s, s.image.size, RunConfig().budget()).needs  # type: ignore[union-attr]
     (found,) = [n for n in needs if n.op == op]
     return {"params": found.params, "reveals": found.reveals, "detail": found.detail_px}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from atlas_data.config import Budget, RunConfig
+from atlas_data.config import RunConfig
 from atlas_data.explore import build_judges, combine
 from atlas_data.explore.judges.annotation import AnnotationJudge
 from atlas_data.explore.judges.flip import AnswerFlipJudge, is_correct
@@ -20,16 +20,18 @@ from atlas_data.explore.judges.ocr import OCRJudge
 from atlas_data.explore.search import complete_needs
 from atlas_data.explore.text import model_paths
 from atlas_data.ops import Operation
-from atlas_data.run.driver import run_folder
 from atlas_data.sources.base import SourceSample
 from atlas_data.sources.synthetic import SyntheticSource
 from tests.openai_server import ServerThread
+from tests.runs import run_folder
+
+BUDGET = RunConfig().budget()  # the default run's view
 
 
 @pytest.fixture(scope="module")
 def sample() -> SourceSample:
     s = SyntheticSource(n=1, seed=0, families=["small_text"]).sample(0)
-    return complete_needs(s, s.image.size, Budget())  # type: ignore[union-attr]
+    return complete_needs(s, s.image.size, BUDGET)  # type: ignore[union-attr]
 
 
 def true_zoom(s: SourceSample) -> Operation:
@@ -49,7 +51,7 @@ def wrong_zoom(s: SourceSample) -> Operation:
 
 @pytest.fixture(scope="module")
 def ocr() -> OCRJudge:
-    return OCRJudge(Budget(1024))
+    return OCRJudge(BUDGET)
 
 
 def test_ocr_judge_finds_the_text_zoom_helpful_and_a_wrong_region_not(sample, ocr):
@@ -90,7 +92,7 @@ def test_ocr_judge_abstains_where_it_cannot_find_the_answer_but_refuses_where_it
 
 
 def test_annotation_and_ocr_compose_and_record_who_agreed(sample, ocr):
-    judges = [AnnotationJudge(Budget(1024)), ocr]
+    judges = [AnnotationJudge(BUDGET), ocr]
     for op, helpful in ((true_zoom(sample), True), (wrong_zoom(sample), False)):
         result = op.apply(sample.image)
         verdict = combine([v for j in judges if (v := j.judge(sample, sample.image, op, result))])
@@ -227,16 +229,18 @@ def test_pixel_judges_only_see_the_best_candidates_the_cheap_judges_kept():
     from atlas_data.ops.frame import Frame
     from atlas_data.tokens import DEFAULT_VOCABULARY
 
-    annotation, probe = AnnotationJudge(), PixelProbe()
+    annotation, probe = AnnotationJudge(BUDGET), PixelProbe()
     sample = SyntheticSource(1, seed=5, families=["small_text"]).sample(0)
     image = sample.image.convert("RGB")
-    sample = complete_needs(sample, image.size, Budget())
+    sample = complete_needs(sample, image.size, BUDGET)
     candidates = need_proposals(sample.needs[0], Frame(image.size), sample, 0)
-    candidates += Scan().propose(sample, image)
+    candidates += Scan(BUDGET).propose(sample, image)
     helpful = [op for op in candidates if annotation.judge(sample, image, op, None).helpful]
     assert 0 < len(helpful) < len(candidates)  # there are distractors to skip
 
-    found = explore(sample, image, [annotation, probe], DEFAULT_VOCABULARY, 0, [Scan()])
+    found = explore(
+        sample, image, [annotation, probe], DEFAULT_VOCABULARY, 0, [Scan(BUDGET)], BUDGET
+    )
     assert found.steps and found.steps[0].judgement.judge == "annotation+probe"
     # the probe saw only candidates the annotation judge kept, the first of them chosen
     assert [op for op, _ in probe.seen] == [found.steps[0].operation]
@@ -285,8 +289,8 @@ def test_a_cached_help_rule_belongs_to_its_need_not_to_a_reused_id():
 
     from atlas_data.ops.spec import MatchContext, Need
 
-    judge, img = AnnotationJudge(), Image.new("RGB", (1600, 1200))
-    ctx = MatchContext((1600, 1200), 1024, 10.0)
+    judge, img = AnnotationJudge(BUDGET), Image.new("RGB", (1600, 1200))
+    ctx = MatchContext((1600, 1200), BUDGET)
     count = {"purpose": "count"}
     for _ in range(20):
         nine = {"points": [[100.0 + 90 * k, 200.0] for k in range(9)]}

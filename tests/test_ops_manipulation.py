@@ -11,6 +11,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from atlas_data.cli import app
+from atlas_data.config import RunConfig
 from atlas_data.explore.judges.annotation import AnnotationJudge
 from atlas_data.ops import Operation, spec_of
 from atlas_data.ops.spec import Need
@@ -120,7 +121,7 @@ def sample(need: Need) -> SourceSample:
 
 def test_annotation_judge_accepts_the_needed_turn_and_refuses_the_wrong_ones():
     s = sample(Need("rotate", {"angle": 90}, "the label reads upright"))
-    judge = AnnotationJudge()
+    judge = AnnotationJudge(RunConfig().budget())
     assert judge.judge(s, marked(), Operation("rotate", {"angle": 92}), None).helpful
     for wrong in (-90, 180, 45):
         verdict = judge.judge(s, marked(), Operation("rotate", {"angle": wrong}), None)
@@ -137,7 +138,7 @@ def test_annotation_judge_accepts_the_needed_turn_and_refuses_the_wrong_ones():
 
 def test_annotation_judge_wants_the_needed_region_for_contrast():
     s = sample(Need("contrast", {"factor": 2.5, "box": [0, 0, 40, 40]}, "the print shows"))
-    judge = AnnotationJudge()
+    judge = AnnotationJudge(RunConfig().budget())
     right = Operation("contrast", {"factor": 2.5, "box": [0, 0, 42, 40]})
     assert judge.judge(s, marked(), right, None).helpful
     whole = Operation("contrast", {"factor": 2.5})
@@ -166,9 +167,7 @@ def test_both_render_as_manip_in_the_functional_form_and_as_calls_in_the_agentic
     functional = traj.functional(DEFAULT_VOCABULARY, "atlas")
     assert "<|Manip|>" in functional.text.splitlines()
     assert [s.operation for s in functional.spans] == [op.name]
-    agentic = traj.agentic("atlas")
+    agentic = traj.agentic("atlas").text
     assert f'"name": "{op.name}"' in agentic and "<|Manip|>" not in agentic
-    candidate = Candidate(
-        traj, functional.text, agentic, "KX4", DEFAULT_VOCABULARY, "atlas", "k", set()
-    )
+    candidate = Candidate(traj, functional.text, agentic, "KX4", DEFAULT_VOCABULARY, "atlas")
     assert verify(candidate) is None

@@ -16,10 +16,12 @@ from atlas_data.cli import app, summary_table
 from atlas_data.config import RunConfig
 from atlas_data.llm import TeacherUnavailable
 from atlas_data.llm.client import Completion, Prompt, encode_data_url
-from atlas_data.run.driver import RunPlan, run, run_folder
+from atlas_data.run.driver import run
+from atlas_data.run.plan import RunPlan
 from atlas_data.store.run import open_run
 from atlas_data.teacher.openai import extract_json, parse_reasoning
 from tests.openai_server import ServerThread
+from tests.runs import run_folder
 
 KEY = "sk-test-SECRET-never-written-7f3a"
 MODEL = "stand-in-vlm"
@@ -325,6 +327,17 @@ def test_one_budget_sizes_what_every_model_sees_and_every_zoom(server, tmp_path)
     with open_run(next(out.rglob("manifest.json")).parent) as done:
         assert done.finished().budget_side == 768
         _, rows = done.sql("SELECT o.params FROM (SELECT unnest(operations) o FROM kept)")
+        _, judged = done.sql("SELECT o.evidence FROM (SELECT unnest(operations) o FROM kept)")
+
+    def sides(ev: object) -> list[object]:  # every "max_side" a judge recorded, nested or not
+        if isinstance(ev, dict):
+            return [v for k, v in ev.items() if k == "max_side"] + [
+                s for v in ev.values() for s in sides(v)
+            ]
+        return []
+
+    seen = [s for (e,) in judged for s in sides(json.loads(e or "{}"))]
+    assert seen and set(seen) == {768}  # the flip judge looked at the run's budget
     zooms = [json.loads(p) for (p,) in rows if "box" in json.loads(p)]
     assert zooms
     for z in zooms:  # magnified to fill the 768 px view (or to the factor cap)

@@ -27,7 +27,7 @@ from atlas_data.config import Budget
 from atlas_data.explore.judges import Judge
 from atlas_data.explore.proposers import Proposal, Proposer
 from atlas_data.explore.proposers.boxes import need_proposals
-from atlas_data.ops import Operation, specs
+from atlas_data.ops import Operation, need_in, specs
 from atlas_data.ops.frame import Frame
 from atlas_data.ops.geometry import coverage
 from atlas_data.ops.spec import MatchContext, Need
@@ -198,9 +198,9 @@ def explore(
     image: Image.Image,
     judges: Sequence[Judge],
     vocab: Vocabulary,
-    seed: int = 0,
-    proposers: Sequence[Proposer] = (),
-    budget: Budget | None = None,
+    seed: int,
+    proposers: Sequence[Proposer],
+    budget: Budget,
 ) -> ExploreResult:
     """The chain of helpful operations for ``sample``, or why there is none. Each need is
     first completed at the run's ``budget`` by its operation's spec."""
@@ -221,12 +221,12 @@ def explore(
             if pointed:
                 sample, origin = replace(sample, needs=pointed), p.name
                 break
-    sample = complete_needs(sample, image.size, budget or Budget())
+    sample = complete_needs(sample, image.size, budget)
     needs = list(sample.needs) or [None]
     canvas, frame = image, Frame(image.size)
     for i, need in enumerate(needs):
         # judges see the step's own need, in the pixels of the canvas it runs on
-        here = frame.need(need) if need is not None else None
+        here = need_in(frame, need) if need is not None else None
         at = replace(sample, needs=[here]) if here is not None else sample
         proposals = _proposals(at, here, frame, proposers, canvas, seed, origin)
         chosen, tried = _step(at, canvas, proposals, judges, out.counts)
@@ -255,7 +255,7 @@ def explore(
         out.steps.append(
             ChosenStep(chosen.proposal.op, chosen.result, verdict, chosen.proposal.proposer, frame)
         )
-        frame = frame.after(chosen.proposal.op, chosen.result)
+        frame = chosen.proposal.op.reframe(frame, chosen.result.size)
         canvas = chosen.result
     _containment(sample, out)
     return out
@@ -263,7 +263,7 @@ def explore(
 
 def complete_needs(sample: SourceSample, size: tuple[int, int], budget: Budget) -> SourceSample:
     """``sample`` with every need's parameters completed at ``budget`` by its spec."""
-    ctx = MatchContext.of(size, budget)
+    ctx = MatchContext(size, budget)
     done = [
         m
         for n in sample.needs

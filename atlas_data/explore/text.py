@@ -23,16 +23,17 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from atlas_data.config import Budget
 from atlas_data.ops.geometry import coverage, union
 from atlas_data.sources.base import SourceSample
 from atlas_data.sources.intent import is_reading
 
 BILINEAR = Image.Resampling.BILINEAR  # fast; the OCR thresholds were measured with it
-# Text is searched at three times the budget's resolution (a 1024 px budget: 3072 px, at
-# most twice the image): glyphs of 5 px at the budget reach the ~15 px the detector needs.
+# The fine pass searches again at twice the budget's resolution (a 1024 px budget: a copy
+# 2048 px wide, never larger than the image itself), on budget-sized tiles: there glyphs
+# are up to twice as tall as at the budget, for text too small for the detector at it.
 FINE_PER_BUDGET = 2.0  # the fine pass: tiles of the budget over a copy this many budgets wide
 READING_OPS = frozenset({"zoom"})
-COVERAGE = 0.95  # share of the answer's text box a zoom must contain
 
 Box = tuple[float, float, float, float]
 
@@ -220,17 +221,17 @@ def _tiles(size: tuple[int, int], tile: int) -> list[tuple[int, int, int, int]]:
     return [(x, y, min(w, x + tile), min(h, y + tile)) for y in ys for x in xs]
 
 
-def _detect(engine: OcrEngine, image: Image.Image, max_side: int, fine: bool) -> list[Box]:
+def _detect(engine: OcrEngine, image: Image.Image, side: int, fine: bool) -> list[Box]:
     """Text boxes in ``image``'s pixels. The coarse pass sees the image at the budget (the
     detector misses both very large and textured high-resolution text when given the full
     image at once); the fine pass runs it on budget-sized tiles of a copy up to
     :data:`FINE_PER_BUDGET` budgets wide, for text too small to show at the budget."""
     if not fine:
-        return engine.detect(image, max_side)
-    scale = min(FINE_PER_BUDGET * max_side, max(image.size)) / max(image.size)
+        return engine.detect(image, side)
+    scale = min(FINE_PER_BUDGET * side, max(image.size)) / max(image.size)
     big = image.resize((round(image.width * scale), round(image.height * scale)), BILINEAR)
     out: list[Box] = []
-    for x0, y0, x1, y1 in _tiles(big.size, max_side):
+    for x0, y0, x1, y1 in _tiles(big.size, side):
         for b in engine.detect(big.crop((x0, y0, x1, y1)), max(x1 - x0, y1 - y0)):
             out.append(
                 ((b[0] + x0) / scale, (b[1] + y0) / scale, (b[2] + x0) / scale, (b[3] + y0) / scale)
@@ -239,18 +240,18 @@ def _detect(engine: OcrEngine, image: Image.Image, max_side: int, fine: bool) ->
 
 
 def text_lines(
-    engine: OcrEngine, image: Image.Image, max_side: int, fine: bool = False
+    engine: OcrEngine, image: Image.Image, budget: Budget, fine: bool = False
 ) -> list[Line]:
     """Every line of text in ``image``, detected at the budget (``fine``: also on tiles at a
     finer scale, deduplicated) and read from the full-resolution crop. Cached per image: the
     ``text`` proposer and the OCR judge ask for the same canvas."""
-    key = (id(image), fine)
+    key = (id(image), budget.side, fine)  # two budgets see different lines
     with _LINES_LOCK:
         hit = _LINES.get(key)
         if hit is not None and hit[0]() is image:
             return hit[1]
-    lines = list(text_lines(engine, image, max_side)) if fine else []
-    for b in _detect(engine, image, max_side, fine):
+    lines = list(text_lines(engine, image, budget)) if fine else []
+    for b in _detect(engine, image, budget.side, fine):
         if any(coverage(ln.box, b) > 0.6 for ln in lines):
             continue  # the coarse pass has it already
         pad = 0.15 * (b[3] - b[1])
@@ -267,19 +268,19 @@ def text_lines(
     return lines
 
 
-_LINES: dict[tuple[int, bool], tuple[weakref.ref[Image.Image], list[Line]]] = {}
+_LINES: dict[tuple[int, int, bool], tuple[weakref.ref[Image.Image], list[Line]]] = {}
 _LINES_LOCK = threading.Lock()
 
 
 def text_evidence(
-    engine: OcrEngine, image: Image.Image, answer: str, max_side: int
+    engine: OcrEngine, image: Image.Image, answer: str, budget: Budget
 ) -> TextEvidence:
     """Where the answer is written in ``image``, and how tall its letters are there. When the
     budget-scale pass does not find it, the fine pass looks for smaller text."""
-    lines = text_lines(engine, image, max_side)
+    lines = text_lines(engine, image, budget)
     matched = find_answer(lines, answer)
     if not matched:
-        lines = text_lines(engine, image, max_side, fine=True)
+        lines = text_lines(engine, image, budget, fine=True)
         matched = find_answer(lines, answer)
     if not matched:
         return TextEvidence(lines)

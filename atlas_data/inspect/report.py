@@ -144,9 +144,9 @@ def histogram(
 # ---------------------------------------------------------------- images and text
 
 
-def data_url(img: Image.Image, max_side: int) -> str:
+def data_url(img: Image.Image, thumb_side: int) -> str:
     """A downscaled PNG as a ``data:`` URL."""
-    small = downscale_to(img.convert("RGB"), max_side)
+    small = downscale_to(img.convert("RGB"), thumb_side)
     buf = io.BytesIO()
     small.save(buf, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
@@ -234,13 +234,13 @@ def gallery_rows(run: Run, n: int) -> list[dict[str, Any]]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def _gallery_item(row: dict[str, Any], vocab: Vocabulary, max_side: int, index: int) -> str:
+def _gallery_item(row: dict[str, Any], vocab: Vocabulary, thumb_side: int, index: int) -> str:
     source = _decode((row["images"] or [None])[0])
     pics, notes = [], []
     ops = row["operations"] or []
     observations = row.get("observations") or []
     if source is not None:
-        pics.append((data_url(source, max_side), "source image"))
+        pics.append((data_url(source, thumb_side), "source image"))
     for k, op in enumerate(ops):
         name, params = op["name"], json.loads(op["params"] or "{}")
         label = f"{html.escape(op['token'] or '')} {html.escape(name)}"
@@ -264,10 +264,10 @@ def _gallery_item(row: dict[str, Any], vocab: Vocabulary, max_side: int, index: 
             continue
         how = "recomputed from params" if recomputed else "stored observation"
         if manipulation:
-            pics.append((data_url(drawn, max_side), f"{label}: region on the source"))
-            pics.append((data_url(result, max_side), f"{label} result ({how})"))
+            pics.append((data_url(drawn, thumb_side), f"{label}: region on the source"))
+            pics.append((data_url(result, thumb_side), f"{label} result ({how})"))
         else:
-            pics.append((data_url(result, max_side), f"{label} drawn on the source ({how})"))
+            pics.append((data_url(result, thumb_side), f"{label} drawn on the source ({how})"))
     figs = "".join(
         f'<figure><img alt="{html.escape(cap, quote=True)}" src="{url}">'
         f"<figcaption>{cap}</figcaption></figure>"
@@ -290,7 +290,7 @@ def _gallery_item(row: dict[str, Any], vocab: Vocabulary, max_side: int, index: 
     )
 
 
-def build_report(run: str | Path | Run, n_examples: int = 12, max_side: int = 360) -> str:
+def build_report(run: str | Path | Run, n_examples: int = 12, thumb_side: int = 360) -> str:
     """The whole report as one HTML string."""
     opened = run if isinstance(run, Run) else open_run(run)
     manifest = opened.manifest
@@ -356,7 +356,7 @@ def build_report(run: str | Path | Run, n_examples: int = 12, max_side: int = 36
         for op in vocab.operations
     )
     rows = gallery_rows(opened, n_examples)
-    gallery = "".join(_gallery_item(r, vocab, max_side, i) for i, r in enumerate(rows))
+    gallery = "".join(_gallery_item(r, vocab, thumb_side, i) for i, r in enumerate(rows))
     reject_rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(c or ''))[:300]}</td>" for c in r) + "</tr>"
         for r in rejects_table
@@ -410,10 +410,10 @@ def build_report(run: str | Path | Run, n_examples: int = 12, max_side: int = 36
 
 
 def write_report(
-    run: str | Path, out: str | Path, n_examples: int = 12, max_side: int = 360
+    run: str | Path, out: str | Path, n_examples: int = 12, thumb_side: int = 360
 ) -> Path:
     """Write the report file; returns its path."""
-    page = build_report(run, n_examples=n_examples, max_side=max_side)
+    page = build_report(run, n_examples=n_examples, thumb_side=thumb_side)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")

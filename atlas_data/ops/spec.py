@@ -69,12 +69,7 @@ class MatchContext:
     trainee's budget (longest side it sees, glyph height it reads)."""
 
     size: tuple[int, int]
-    max_side: int
-    reading_px: float
-
-    @classmethod
-    def of(cls, size: tuple[int, int], budget: Budget) -> MatchContext:
-        return cls(size, budget.side, budget.reading_px)
+    budget: Budget
 
     @property
     def diagonal(self) -> float:
@@ -83,12 +78,12 @@ class MatchContext:
     @property
     def scale(self) -> float:
         """Budget pixels per pixel of this canvas: how much it shrinks when shown."""
-        return Budget(self.max_side, self.reading_px).scale(self.size)
+        return self.budget.scale(self.size)
 
     def small(self, px: float) -> bool:
         """Whether something ``px`` pixels across (on this canvas) is small at the budget:
         under twice the reading size, too small to make out or to tell apart reliably."""
-        return px * self.scale < SMALL_READINGS * self.reading_px
+        return px * self.scale < SMALL_READINGS * self.budget.reading_px
 
 
 @dataclass(frozen=True)

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from PIL import Image
 
-from atlas_data.config import Budget
+from atlas_data.config import Budget, Legibility
 from atlas_data.ops.frame import Frame
 from atlas_data.ops.geometry import box_around, centre, coverage, grow, long_side, short_side
 from atlas_data.ops.params import MAX_OUTPUT_SIDE, Box, Number, check_box
 from atlas_data.ops.spec import Match, MatchContext, Need, OpSpec, ProposeContext
 
 FACTOR = Number(1, 8, default=2)
-COVERAGE = 0.95  # share of the target a zoom must contain
-GAIN = 1.25  # the target must look at least this much larger at the budget than before
+COVERAGE = 0.95  # share of the target a zoom must contain (the OCR judge's answer text too)
 MIN_SIDE = 8  # px: a smaller region is no zoom
 MARGIN = 0.1  # of the evidence's longest side (at least 4 px): context around what is read
 
@@ -41,13 +41,13 @@ def factor_for(box: list[int], want: float) -> float:
     return float(max(1.0, min(want, FACTOR.schema["maximum"], MAX_OUTPUT_SIDE / longest)))
 
 
-def filling(box: Any, max_side: int) -> dict[str, Any] | None:
+def filling(box: Any, budget: Budget) -> dict[str, Any] | None:
     """A zoom on ``box`` (made integral) magnified to fill the budget, or ``None`` for a
     region under :data:`MIN_SIDE` px a side."""
     b = [math.floor(box[0]), math.floor(box[1]), math.ceil(box[2]), math.ceil(box[3])]
     if short_side(b) < MIN_SIDE:
         return None
-    factor = factor_for(b, min(max_side, MAX_OUTPUT_SIDE) / long_side(b))
+    factor = factor_for(b, min(budget.side, MAX_OUTPUT_SIDE) / long_side(b))
     return {"box": b, "factor": round(factor, 3)}
 
 
@@ -57,7 +57,7 @@ def complete(need: Need, ctx: MatchContext) -> list[Need]:
     if "box" in need.params or need.evidence is None:
         return [need]
     margin = max(4.0, MARGIN * long_side(need.evidence))
-    params = filling(grow(need.evidence, margin, ctx.size), ctx.max_side)
+    params = filling(grow(need.evidence, margin, ctx.size), ctx.budget)
     if params is None:  # evidence of a pixel or two: zoom on it as it is
         params = {"box": [round(v) for v in need.evidence], "factor": FACTOR.schema["maximum"]}
     return [replace(need, params={**params, **need.params})]
@@ -87,12 +87,22 @@ def variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, Any]
     return out
 
 
-def zoom_scale(box: Any, factor: float, max_side: int) -> float:
+def zoom_scale(box: Any, factor: float, budget: Budget) -> float:
     """Budget pixels per source pixel in a zoom's result: magnified by ``factor``, then shown
-    within ``max_side`` like any image. Above the canvas's own budget scale, more source
+    within the budget like any image. Above the canvas's own budget scale, more source
     pixels reach the trainee; upsampling past that adds size, never information."""
     out = (round((box[2] - box[0]) * factor), round((box[3] - box[1]) * factor))
-    return factor * Budget(max_side).scale(out)
+    return factor * budget.scale(out)
+
+
+def legibility(
+    px: float, size: tuple[int, int], params: Mapping[str, Any], budget: Budget
+) -> Legibility:
+    """The legibility rule (:meth:`Budget.legibility`) for evidence ``px`` pixels tall on a
+    canvas of ``size``, zoomed by ``params``: the one rule this spec's :func:`match` and the
+    OCR judge both rule with."""
+    zoomed = zoom_scale(params["box"], float(params.get("factor", 1)), budget)
+    return budget.legibility(px, size, zoomed)
 
 
 def evidence_box(need: Need) -> list[float]:
@@ -106,33 +116,34 @@ def evidence_px(need: Need) -> float:
 
 
 def match(params: dict[str, Any], need: Need, ctx: MatchContext) -> Match:
-    """Helpful only when the box holds the evidence and the zoom takes it from below what
-    the trainee resolves at its budget (``reading_px``) to above it. Evidence already that
-    large at the budget gains nothing from a zoom, however much it is magnified."""
+    """Helpful only when the box holds the evidence and the zoom makes it legible by the
+    legibility rule (:func:`legibility`): from below what the trainee resolves at its budget
+    (``reading_px``) to above it, :data:`~atlas_data.config.ZOOM_GAIN` times larger.
+    Evidence already that large at the budget gains nothing from a zoom, however much it is
+    magnified."""
     cand, target = params["box"], evidence_box(need)
     held = coverage(cand, target)
-    px = evidence_px(need)
-    before = px * Budget(ctx.max_side).scale(ctx.size)
-    after = px * zoom_scale(cand, float(params.get("factor", 1)), ctx.max_side)
+    seen = legibility(evidence_px(need), ctx.size, params, ctx.budget)
+    before, after, reading = seen.before, seen.after, seen.reading_px
     ev: dict[str, Any] = {
         "coverage": round(held, 4),
         "evidence_px_at_budget_before": round(before, 2),
         "evidence_px_at_budget_after": round(after, 2),
-        "reading_px": ctx.reading_px,
+        "reading_px": reading,
         "evidence_box": list(target),
     }
     ok = False
-    if before >= ctx.reading_px:
+    if seen.legible:
         ev["why"] = "the evidence is already large enough at the budget"
     elif held < COVERAGE:
         ev["why"] = "the box misses part of the evidence"
-    elif after < ctx.reading_px or after < before * GAIN:
+    elif not seen.lifted:
         ev["why"] = "the evidence is still too small after the zoom"
     else:
         ok = True
         ev["seen"] = f"the region is {after / max(before, 1e-9):.1f} times larger than before"
     # Saturates for every good zoom: ties go to the tightest box (see explore's ranking).
-    return Match(ok, round(held * min(1.0, after / ctx.reading_px), 2), ev)
+    return Match(ok, round(held * min(1.0, after / reading), 2), ev)
 
 
 SPEC = OpSpec(

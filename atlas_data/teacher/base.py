@@ -15,6 +15,7 @@ from typing import Any, Protocol, Self
 
 from PIL import Image
 
+from atlas_data.config import Budget
 from atlas_data.llm import Usage
 from atlas_data.rejections import Rejection
 from atlas_data.trajectory.judgement import ChosenStep
@@ -27,7 +28,7 @@ class TeachRequest:
     question: str
     answer: str  # ground truth; teachers may use it as a hint, the verifier checks theirs
     choices: list[str] | None
-    image: Image.Image | None  # at the teacher's ``image_side``; None when it reads no image
+    image: Image.Image | None  # at the teacher's ``budget``; None when it reads no image
     steps: list[ChosenStep]
     preset: str
     direct: dict[str, Any] | None = None  # no operation: a judge's proof it needs none
@@ -63,9 +64,13 @@ class TeachResult:
 
 class Teacher(Protocol):
     name: str
-    # Longest side of the images the teacher is shown (0: it reads none). The pipeline
-    # hands it images already at that size, so full-resolution pixels never wait on it.
-    image_side: int
+
+    @property
+    def budget(self) -> Budget | None:
+        """The run's budget, at which the teacher is shown images (``None``: it reads none).
+        The pipeline hands it images already at that size, so full-resolution pixels never
+        wait on it."""
+        ...
 
     def describe(self) -> dict[str, Any]:
         """JSON-able identity (no secrets): recorded in the manifest and the run-id hash."""

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from atlas_data.config import DEFAULT_BUDGET_SIDE
+from atlas_data.config import Budget
 from atlas_data.llm import Completion, Endpoint, EndpointConfig, Prompt, Usage
 from atlas_data.llm.count import text_tokens
 from atlas_data.ops import spec_of
@@ -97,9 +97,10 @@ class TeacherOptions(EndpointConfig):
             )
 
 
-def build_prompt(request: TeachRequest, max_side: int, hint_answer: bool = True) -> Prompt:
-    """The messages for one sample: images are placeholders until the prompt is materialized."""
-    prompt = Prompt(messages=[], max_side=max_side)
+def build_prompt(request: TeachRequest, budget: Budget, hint_answer: bool = True) -> Prompt:
+    """The messages for one sample: images are placeholders until the prompt is materialized
+    (at most ``budget.side`` on their longest side)."""
+    prompt = Prompt(messages=[], max_side=budget.side)
     lines = [f"Question: {request.question.strip()}"]
     if request.choices:
         lines.append("Options: " + "; ".join(request.choices))
@@ -234,15 +235,15 @@ class OpenAITeacher:
 
     name = "openai"
 
-    def __init__(self, options: TeacherOptions, image_side: int = DEFAULT_BUDGET_SIDE) -> None:
+    def __init__(self, options: TeacherOptions, budget: Budget) -> None:
         self.options = options
         self.endpoint = Endpoint(options)
         self.structured = options.structured  # may fall back to "none" on an old server
-        self.image_side = image_side  # the run's budget: the trainee's view
+        self.budget = budget  # the run's budget: the trainee's view
 
     @classmethod
-    def from_options(cls, options: dict[str, Any], image_side: int) -> OpenAITeacher:
-        return cls(TeacherOptions.from_options(options), image_side)
+    def from_options(cls, options: dict[str, Any], budget: Budget) -> OpenAITeacher:
+        return cls(TeacherOptions.from_options(options), budget)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, **self.options.describe(), "prompt_version": PROMPT_VERSION}
@@ -275,7 +276,7 @@ class OpenAITeacher:
         usage = Usage()
         # Building the prompt hashes every image's pixels: keep it off the event loop.
         prompt = await asyncio.to_thread(
-            build_prompt, request, self.image_side, self.options.hint_answer
+            build_prompt, request, self.budget, self.options.hint_answer
         )
         expect = expected_output_tokens(request) if self.endpoint.deferring else 0
         try:

@@ -14,6 +14,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from atlas_data.config import Budget
 from atlas_data.ops import spec_of
 from atlas_data.teacher.base import Reasoning, StepText, TeachRequest, TeachResult, Usage
 
@@ -96,7 +97,7 @@ class TemplateTeacher:
     """Offline teacher: writes reasoning from the question, the operations and their evidence."""
 
     name = "template"
-    image_side = 0  # writes from the judges' evidence, never from pixels
+    budget: Budget | None = None  # writes from the judges' evidence, never from pixels
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "version": 3}

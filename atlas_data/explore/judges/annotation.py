@@ -38,8 +38,8 @@ class AnnotationJudge:
     name = "annotation"
     needs_pixels = False
 
-    def __init__(self, budget: Budget | None = None) -> None:
-        self.budget = budget or Budget()
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
         # a need's help rule depends on the need and the canvas, not on the candidate
         self._rules: dict[tuple[int, int], tuple[weakref.ref[Any], Need, Match | None]] = {}
         self._lock = threading.Lock()
@@ -82,7 +82,7 @@ class AnnotationJudge:
         if not sample.needs:
             return None  # nothing annotated: no opinion
         spec = specs().get(op.name)
-        ctx = MatchContext.of(image.size, self.budget)
+        ctx = MatchContext(image.size, self.budget)
         best: Judgement | None = None
         for index, need in enumerate(self.needs(sample, image)):
             if need.op != op.name or spec is None:
@@ -107,17 +107,16 @@ class AnnotationJudge:
         return best
 
     def direct(self, sample: SourceSample, image: Image.Image) -> dict[str, Any] | None:
-        """Evidence that no operation is needed: every needed zoom's evidence is already at
-        least the reading size at the budget."""
+        """Evidence that no operation is needed: every needed zoom's evidence is already
+        legible at the budget (the legibility rule, :meth:`Budget.legibility`)."""
         needs = self.needs(sample, image)
         if not needs or any(n.op != "zoom" for n in needs):
             return None
-        scale = self.budget.scale(image.size)
-        sizes = [evidence_px(n) * scale for n in needs]
-        if min(sizes) < self.budget.reading_px:
+        sizes = [self.budget.legibility(evidence_px(n), image.size) for n in needs]
+        if not all(s.legible for s in sizes):
             return None
         seen = "; ".join(n.reveals for n in needs if n.reveals)
-        return {"evidence_px_at_budget": round(min(sizes), 2), "seen": seen}
+        return {"evidence_px_at_budget": round(min(s.before for s in sizes), 2), "seen": seen}
 
 
 JUDGE = JudgeEntry(

@@ -2,21 +2,24 @@
 
 It asks a vision-language model (the teacher's endpoint, or a cheaper ``--judge-model`` on
 it) the question twice: on the original image and on the operation's result, both
-downscaled to the trainee's budget (``max_side``). The operation is helpful when the answer
-flips from wrong to right. Replies are cached on disk like the teacher's, so a rerun asks
-nothing. Judges run in worker threads, so this one uses the blocking client.
+downscaled to the trainee's budget (the run's :class:`~atlas_data.config.Budget`). The
+operation is helpful when the answer flips from wrong to right. Replies are cached on disk
+like the teacher's, so a rerun asks nothing. Judges run in worker threads, so this one uses
+the blocking client.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from PIL import Image
 
-from atlas_data.config import DEFAULT_BUDGET_SIDE, RunConfig
+from atlas_data.answers import matches, normalize, occurrences, spellings
+from atlas_data.config import Budget, RunConfig
 from atlas_data.explore.judges import JudgeEntry
 from atlas_data.llm import Endpoint, EndpointConfig, Prompt, Usage
 from atlas_data.ops import Operation
@@ -27,30 +30,36 @@ JUDGE_SYSTEM = (
     "Answer the question about the image. Reply with the answer only: a word, a number, "
     "a code or a short phrase, with no explanation. If you cannot tell, reply: unknown."
 )
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(
-        ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-    )
-}
+# A reply longer than this is an explanation, not "the answer only": it must be the answer.
+SHORT_REPLY_WORDS = 12
 
 
-def normalize(text: str) -> str:
-    t = re.sub(r"[^0-9a-z ]+", " ", text.lower())
-    words = [_NUMBER_WORDS.get(w, w) for w in t.split()]
-    return " ".join(words)
-
-
-def is_correct(reply: str, truth: str) -> bool:
-    """Exact after normalisation, or the truth as whole words inside a short reply."""
-    got, want = normalize(reply), normalize(truth)
-    if not want:
+def is_correct(
+    reply: str,
+    truth: str,
+    choices: Sequence[str] | None = None,
+    accepted: Sequence[str] = (),
+) -> bool:
+    """Right by the one answer rule (:func:`atlas_data.answers.matches`), or a short reply
+    that names a right answer as whole tokens ("The code is KW3A.") and no rival (another
+    number, another option: "3 or 4" is not 3)."""
+    if matches(reply, truth, choices, accepted):
+        return True
+    if len(reply.split()) > SHORT_REPLY_WORDS:
         return False
-    return got == want or f" {want} " in f" {got} "
+    right = spellings(truth, choices, accepted)
+    if not any(occurrences(reply, s) for s in right):
+        return False
+    wanted = {normalize(s) for s in right}
+    rivals = [c for c in (choices or ()) if normalize(c) not in wanted]
+    if any(occurrences(reply, r) for r in rivals):
+        return False
+    numbers = {t for t in normalize(reply).split() if re.fullmatch(r"-?\d+(?:\.\d+)?", t)}
+    return numbers <= {t for w in wanted for t in w.split()}
 
 
-def question_prompt(sample: SourceSample, image: Image.Image, max_side: int) -> Prompt:
-    prompt = Prompt(messages=[], max_side=max_side)
+def question_prompt(sample: SourceSample, image: Image.Image, budget: Budget) -> Prompt:
+    prompt = Prompt(messages=[], max_side=budget.side)
     text = f"Question: {sample.question.strip()}"
     if sample.choices:
         text += "\nOptions: " + "; ".join(sample.choices)
@@ -67,11 +76,9 @@ class AnswerFlipJudge:
     name = "flip"
     needs_pixels = True
 
-    def __init__(
-        self, endpoint: EndpointConfig, max_side: int = DEFAULT_BUDGET_SIDE, max_tokens: int = 32
-    ) -> None:
+    def __init__(self, endpoint: EndpointConfig, budget: Budget, max_tokens: int = 32) -> None:
         self.endpoint = Endpoint(endpoint)
-        self.max_side = max_side
+        self.budget = budget
         self.params: dict[str, Any] = {"temperature": 0.0, "max_tokens": max_tokens}
         self._originals: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -87,7 +94,7 @@ class AnswerFlipJudge:
                 "the flip judge asks a model: pass --judge-model NAME (or --model) and "
                 "--base-url URL of an OpenAI-compatible endpoint"
             )
-        return cls(replace(endpoint, model=model), config.budget_side)
+        return cls(replace(endpoint, model=model), config.budget())
 
     @property
     def usage(self) -> Usage:
@@ -95,7 +102,7 @@ class AnswerFlipJudge:
 
     def ask(self, sample: SourceSample, image: Image.Image) -> str:
         """The model's answer on ``image`` at the budget (cached). Raises Rejection."""
-        prompt = question_prompt(sample, image, self.max_side)
+        prompt = question_prompt(sample, image, self.budget)
         done = self.endpoint.complete_sync(prompt, self.params, Usage())
         return done.text.strip() or done.refusal.strip()
 
@@ -116,11 +123,11 @@ class AnswerFlipJudge:
                 self._originals[sample.id] = before
         after = self.ask(sample, result)
         right_before, right_after = (
-            is_correct(before, sample.answer),
-            is_correct(after, sample.answer),
+            is_correct(before, sample.answer, sample.choices, sample.accepted),
+            is_correct(after, sample.answer, sample.choices, sample.accepted),
         )
         ev: dict[str, Any] = {
-            "max_side": self.max_side,
+            "max_side": self.budget.side,
             "model": self.endpoint.config.model,
             "before": before[:200],
             "after": after[:200],

@@ -2,9 +2,11 @@
 
 OCR reads glyphs far smaller than a vision-language model does at the same budget, so
 whether OCR returns the string decides nothing about legibility. What decides is the
-*glyph height* at the budget (:mod:`atlas_data.explore.text`): a zoom helps when it takes
-the answer's glyphs from below the reading size to above it, and OCR then really reads the
-answer in the zoomed result, at the budget. It abstains on anything but reading questions.
+*glyph height* at the budget (:mod:`atlas_data.explore.text`): a zoom helps when it makes
+the answer's glyphs legible by the one legibility rule the zoom's own ``match`` uses
+(:func:`atlas_data.ops.zoom.legibility`: from below the reading size to above it, enough
+larger), and OCR then really reads the answer in the zoomed result, at the budget. It
+abstains on anything but reading questions.
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from typing import Any
 
 from PIL import Image
 
-from atlas_data.config import Budget
+from atlas_data.config import ZOOM_GAIN, Budget
 from atlas_data.explore.judges import JudgeEntry
 from atlas_data.explore.text import (
     BILINEAR,
-    COVERAGE,
     READING_OPS,
     OcrEngine,
     TextEvidence,
@@ -32,17 +33,18 @@ from atlas_data.explore.text import (
 from atlas_data.ops import Operation
 from atlas_data.ops.geometry import coverage
 from atlas_data.ops.image_io import downscale_to
-from atlas_data.ops.zoom import zoom_scale
+from atlas_data.ops.zoom import COVERAGE, legibility
 from atlas_data.sources.base import SourceSample
 from atlas_data.trajectory.judgement import Judgement
 
 
 @dataclass
 class OCRJudge:
-    """Helpful when a zoom holds the answer's text and lifts its glyphs from below the
-    reading size at the budget to above it, and OCR then reads the answer in the result."""
+    """Helpful when a zoom holds the answer's text and makes its glyphs legible at the
+    budget (:func:`atlas_data.ops.zoom.legibility`), and OCR then reads the answer in the
+    result."""
 
-    budget: Budget = field(default_factory=Budget)
+    budget: Budget
     engine: OcrEngine = field(default_factory=shared_engine)
     name: str = "ocr"
     needs_pixels: bool = True
@@ -57,7 +59,7 @@ class OCRJudge:
             hit = self._cache.get(key)
         if hit is not None and hit[0]() is canvas:  # the same canvas, not a reused id
             return hit[1]
-        found = text_evidence(self.engine, canvas, sample.answer, self.budget.side)
+        found = text_evidence(self.engine, canvas, sample.answer, self.budget)
         with self._lock:
             if len(self._cache) > 64:
                 self._cache.clear()
@@ -86,17 +88,18 @@ class OCRJudge:
             return None
         numbers = self._numbers(ev, canvas)
         assert ev.box is not None
-        box, factor = op.params["box"], float(op.params.get("factor", 1))
+        box = op.params["box"]
         held = coverage(box, ev.box)
-        after = ev.glyph_px * zoom_scale(box, factor, self.budget.side)
-        numbers.update(coverage=round(held, 3), glyph_px_after=round(after, 2))
-        reading = self.budget.reading_px
-        if numbers["glyph_px_at_budget"] >= reading:
+        seen = legibility(ev.glyph_px, canvas.size, op.params, self.budget)
+        numbers.update(coverage=round(held, 3), glyph_px_after=round(seen.after, 2))
+        if seen.legible:
             why = "the answer is already legible at the budget"
         elif held < COVERAGE:
             why = "the zoom misses part of the answer's text"
-        elif after < reading:
+        elif seen.after < seen.reading_px:
             why = "the answer is still below the reading size after the zoom"
+        elif not seen.lifted:
+            why = f"the zoom makes the answer less than {ZOOM_GAIN:g} times larger at the budget"
         else:
             area = (box[2] - box[0]) * (box[3] - box[1])
             text_area = (ev.box[2] - ev.box[0]) * (ev.box[3] - ev.box[1])
@@ -129,7 +132,7 @@ class OCRJudge:
         if not is_reading_question(sample):
             return None
         ev = self.evidence(sample, image)
-        if not ev.found or ev.glyph_px * self.budget.scale(image.size) < self.budget.reading_px:
+        if not ev.found or not self.budget.legibility(ev.glyph_px, image.size).legible:
             return None
         if ev.read_at_budget is None:
             seen = downscale_to(image, self.budget.side, BILINEAR)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from atlas_data.config import RunConfig
+from atlas_data.config import Budget, RunConfig
 from atlas_data.ops import Operation
 from atlas_data.ops.geometry import box_around
 from atlas_data.ops.zoom import filling
@@ -68,22 +68,23 @@ def proposer_names(config: RunConfig) -> list[str]:
 
 
 def build_proposers(config: RunConfig) -> list[Proposer]:
-    """The run's free proposers (``boxes`` is built into the search: it reads the needs)."""
+    """The run's free proposers (``boxes`` is built into the search: it reads the needs),
+    each given the run's budget (``config.budget()``)."""
     entries = pick("proposer", proposer_names(config), proposers())
     return [entry.build(config) for entry in entries if entry.build is not None]
 
 
-def zoom_on(box: Any, max_side: int) -> Operation | None:
+def zoom_on(box: Any, budget: Budget) -> Operation | None:
     """A zoom on ``box`` magnified to fill the budget (``None`` for a sliver)."""
-    params = filling(box, max_side)
+    params = filling(box, budget)
     return Operation("zoom", params) if params is not None else None
 
 
 def zooms_around(
-    box: Any, spans: list[tuple[float, float]], size: tuple[int, int], max_side: int
+    box: Any, spans: list[tuple[float, float]], size: tuple[int, int], budget: Budget
 ) -> list[Operation]:
     """Zooms centred on ``box``, one ``(width, height)`` of ``spans`` each, moved inside
     the canvas: a found region is rarely exact, so it is looked at tightly and with context."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    ops = [zoom_on(box_around(cx, cy, w, h, size), max_side) for w, h in spans]
+    ops = [zoom_on(box_around(cx, cy, w, h, size), budget) for w, h in spans]
     return [op for op in ops if op is not None]

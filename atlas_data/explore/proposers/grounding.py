@@ -18,7 +18,7 @@ from typing import Any
 
 from PIL import Image
 
-from atlas_data.config import DEFAULT_BUDGET_SIDE, RunConfig
+from atlas_data.config import Budget, RunConfig
 from atlas_data.explore.proposers import ProposerEntry, zooms_around
 from atlas_data.llm import Endpoint, EndpointConfig, Prompt, Usage
 from atlas_data.ops import Operation
@@ -57,9 +57,9 @@ class Grounding:
 
     name = "grounding"
 
-    def __init__(self, endpoint: EndpointConfig, max_side: int = DEFAULT_BUDGET_SIDE) -> None:
+    def __init__(self, endpoint: EndpointConfig, budget: Budget) -> None:
         self.endpoint = Endpoint(endpoint)
-        self.max_side = max_side
+        self.budget = budget
         self.params: dict[str, Any] = {"temperature": 0.0, "max_tokens": 64}
 
     @classmethod
@@ -71,7 +71,7 @@ class Grounding:
                 "the grounding proposer asks a model: pass --teacher openai --model NAME "
                 "--base-url URL (an OpenAI-compatible endpoint)"
             )
-        return cls(endpoint, config.budget_side)
+        return cls(endpoint, config.budget())
 
     @property
     def usage(self) -> Usage:
@@ -79,7 +79,7 @@ class Grounding:
 
     def ask(self, system: str, sample: SourceSample, canvas: Image.Image, tokens: int) -> Any:
         """The model's JSON reply about ``canvas`` (shown at the budget), or ``None``."""
-        prompt = Prompt(messages=[], max_side=self.max_side)
+        prompt = Prompt(messages=[], max_side=self.budget.side)
         part = prompt.add_image(canvas)
         prompt.messages = [
             {"role": "system", "content": system},
@@ -95,7 +95,7 @@ class Grounding:
             return []
         bw, bh = box[2] - box[0], box[3] - box[1]
         spans = [(bw + bh, 2 * bh), (2 * bw, 4 * bh)]
-        return zooms_around(box, spans, canvas.size, self.max_side)
+        return zooms_around(box, spans, canvas.size, self.budget)
 
     def annotate(self, sample: SourceSample, canvas: Image.Image) -> list[Need]:
         """Needs from the model's pointing, for a count, a comparison or a relation; none
@@ -141,7 +141,7 @@ class Grounding:
         numbers = finite_box(box)
         if numbers is None:
             return None
-        shown = min(1.0, self.max_side / max(canvas.size))  # the model saw the budget view
+        shown = self.budget.scale(canvas.size)  # the model saw the budget view
         x0, y0, x1, y1 = (v / shown for v in numbers)
         w, h = canvas.size
         x0, x1 = sorted((min(max(x0, 0.0), w), min(max(x1, 0.0), w)))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from atlas_data.config import DEFAULT_BUDGET_SIDE
+from atlas_data.config import Budget
 from atlas_data.explore.proposers import ProposerEntry, zoom_on
 from atlas_data.ops import Operation
 from atlas_data.ops.geometry import iou
@@ -17,7 +17,7 @@ from atlas_data.sources.base import SourceSample
 
 @dataclass
 class Salient:
-    max_side: int = DEFAULT_BUDGET_SIDE
+    budget: Budget
     top: int = 6
     name: str = "salient"
 
@@ -45,13 +45,13 @@ class Salient:
                 break
             if all(iou(box, k) < 0.3 for k in kept):
                 kept.append(box)
-        ops = [zoom_on([v * s for v in b], self.max_side) for b in kept]
+        ops = [zoom_on([v * s for v in b], self.budget) for b in kept]
         return [op for op in ops if op is not None]
 
 
 PROPOSER = ProposerEntry(
     "salient",
     "the regions densest in edges (OpenCV Canny on a small copy)",
-    lambda config: Salient(config.budget_side),
+    lambda config: Salient(config.budget()),
     default_for=frozenset({"local", "hf"}),
 )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from atlas_data.config import DEFAULT_BUDGET_SIDE
+from atlas_data.config import Budget
 from atlas_data.explore.proposers import ProposerEntry, zoom_on
 from atlas_data.ops import Operation
 from atlas_data.ops.geometry import box_around
@@ -16,7 +16,7 @@ from atlas_data.sources.base import SourceSample
 
 @dataclass
 class Scan:
-    max_side: int = DEFAULT_BUDGET_SIDE
+    budget: Budget
     divisions: tuple[int, ...] = (2, 3, 4, 6)
     name: str = "scan"
 
@@ -29,7 +29,7 @@ class Scan:
             for r in range(steps):
                 for c in range(steps):
                     b = box_around((c + 1) * tw / 2, (r + 1) * th / 2, tw, th, canvas.size)
-                    op = zoom_on(b, self.max_side)
+                    op = zoom_on(b, self.budget)
                     if op is not None:
                         out.append(op)
         return out
@@ -38,6 +38,6 @@ class Scan:
 PROPOSER = ProposerEntry(
     "scan",
     "overlapping tiles at several sizes over the whole canvas, each filling the budget",
-    lambda config: Scan(config.budget_side),
+    lambda config: Scan(config.budget()),
     default_for=frozenset({"synthetic", "local", "hf"}),
 )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from atlas_data.config import DEFAULT_BUDGET_SIDE
+from atlas_data.config import Budget
 from atlas_data.explore.proposers import ProposerEntry, zooms_around
 from atlas_data.explore.text import shared_engine, text_lines
 from atlas_data.ops import Operation
@@ -16,16 +16,16 @@ from atlas_data.sources.base import SourceSample
 
 @dataclass
 class TextRegions:
-    max_side: int = DEFAULT_BUDGET_SIDE
+    budget: Budget
     name: str = "text"
 
     def propose(self, sample: SourceSample, canvas: Image.Image) -> list[Operation]:
         out = []
-        for line in text_lines(shared_engine(), canvas, self.max_side):
+        for line in text_lines(shared_engine(), canvas, self.budget):
             x0, y0, x1, y1 = line.box
             bw, bh = x1 - x0, y1 - y0
             out += zooms_around(
-                line.box, [(bw + 2 * bh, 3 * bh), (3 * bw, 8 * bh)], canvas.size, self.max_side
+                line.box, [(bw + 2 * bh, 3 * bh), (3 * bw, 8 * bh)], canvas.size, self.budget
             )
         return out
 
@@ -33,6 +33,6 @@ class TextRegions:
 PROPOSER = ProposerEntry(
     "text",
     "text lines the OCR detector finds, zoomed tightly and with context",
-    lambda config: TextRegions(config.budget_side),
+    lambda config: TextRegions(config.budget()),
     default_for=frozenset({"local", "hf"}),
 )
