@@ -27,7 +27,8 @@ import pyarrow.parquet as pq
 
 from atlas_data.config import RunConfig
 from atlas_data.run.driver import run
-from atlas_data.store.writer import write_rows
+from atlas_data.store.manifest import ShardRecord
+from atlas_data.store.run import RunDir
 from benchmarks.common import header, ratio_line, timed
 
 SQL = """
@@ -51,7 +52,10 @@ def build_run(root: Path, rows: int) -> Path:
         row["id"] = f"{row['id']}-{i}"
         shard.append(row)
         if len(shard) == 64 or i == rows - 1:
-            write_rows(target / "sft" / f"part-{index:05d}.parquet", "sft", shard)
+            writer = RunDir(target).shard_writer(index, ["sft"])
+            for r in shard:
+                writer.add("sft", r)
+            writer.commit(ShardRecord(index))
             shard, index = [], index + 1
     return target
 

@@ -20,9 +20,11 @@ from PIL import Image
 from atlas_data.config import RunConfig
 from atlas_data.dedup.benchmarks import QUESTION_OVERLAP, trigrams
 from atlas_data.dedup.fingerprint import DEFAULT_BITS, FingerprintIndex, fingerprint, variants
-from atlas_data.run.driver import RunPlan, run, run_folder
+from atlas_data.run.driver import run
+from atlas_data.run.plan import RunPlan
 from atlas_data.sources.local import LocalSource
 from tests.photo_corpus import copy_of, write
+from tests.runs import run_folder
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +207,7 @@ def test_near_duplicates_survive_a_resume(corpus):
     run(config)
     before = outcome(config, corpus["kinds"])
     plan = RunPlan.resolve(config)
-    last = max(r["shard"] for r in plan.run_dir.records())
+    last = max(r.shard for r in plan.run_dir.records())
     for kind in ("sft", "rejects"):
         plan.run_dir.part(kind, last).unlink(missing_ok=True)
     plan.run_dir.done_record(last).unlink()  # the last shard was cut short

@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
-from atlas_data.config import Budget
+from atlas_data.config import Budget, RunConfig
 from atlas_data.explore.search import complete_needs
-from atlas_data.ops import Operation
+from atlas_data.ops import Operation, need_in
 from atlas_data.ops.frame import Frame
 from atlas_data.ops.geometry import ray_hits_box, segment_distance
 from atlas_data.ops.spec import Need
@@ -45,7 +45,8 @@ def pixels(s: SourceSample) -> np.ndarray:
 def completed(s: SourceSample, budget: Budget | None = None) -> list[Need]:
     """The sample's needs with their parameters completed at ``budget`` (default: the run's
     default), as explore does."""
-    return complete_needs(s, s.image.size, budget or Budget()).needs  # type: ignore[union-attr]
+    budget = budget or RunConfig().budget()
+    return complete_needs(s, s.image.size, budget).needs  # type: ignore[union-attr]
 
 
 def the_need(s: SourceSample, op: str | None = None) -> dict:
@@ -128,9 +129,9 @@ def test_contract_and_need_applies(family: str) -> None:
         canvas, frame = s.image, Frame(s.image.size)  # type: ignore[union-attr]
         for need in completed(s):  # each step runs on the previous step's result, in its frame
             assert need.reveals
-            op = Operation(need.op, frame.need(need).params)
+            op = Operation(need.op, need_in(frame, need).params)
             out = op.apply(canvas)  # type: ignore[arg-type]
-            canvas, frame = out, frame.after(op, out)
+            canvas, frame = out, op.reframe(frame, out.size)
         objects = s.objects
         assert len(objects) >= 3
         for o in objects:

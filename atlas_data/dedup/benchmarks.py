@@ -10,6 +10,10 @@ The index is built once and cached by content hash under ``data/cache/benchmarks
 SHA-256 of the benchmark's bytes names ``<hash>.npz``, and a small note keyed by the files'
 names, sizes and times remembers which hash they had, so a rerun (or every shard of a
 Prefect run) loads the index without reading the benchmark again.
+
+A folder of images is read here. A table is opened by its caller's ``read_table`` (formats,
+hub names and column names are the sources' knowledge: :mod:`atlas_data.decontaminate`
+passes theirs), which hands back a :class:`Table`; this module only fingerprints it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import json
 import re
 import warnings
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +34,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from atlas_data.atomic import atomic_write_bytes, atomic_write_json
 from atlas_data.dedup.fingerprint import DEFAULT_BITS, Fingerprint, FingerprintIndex, variants
-from atlas_data.store.writer import atomic_write_bytes, atomic_write_json
 
 CACHE_DIR = Path("data/cache/benchmarks")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
@@ -42,6 +47,22 @@ TABLE_SUFFIXES = {".parquet", ".csv", ".tsv", ".jsonl", ".json"}
 QUESTION_OVERLAP = 0.8
 MIN_TRIGRAMS = 3  # shorter questions ("What is this?") are everyone's
 _WORD = re.compile(r"[0-9a-z]+")
+
+
+@dataclass
+class Table:
+    """A benchmark table as its reader opened it: its rows, the column holding the image
+    (bytes, ``{bytes, path}``, a path relative to ``base``, or base64) and the question
+    (``None``: no question column), and the SHA-256 that names its content."""
+
+    rows: Iterable[Mapping[str, Any]]
+    image: str
+    question: str | None
+    digest: str
+    base: Path
+
+
+ReadTable = Callable[[str], Table]  # a table's path or hub name -> the table, or ValueError
 
 
 def trigrams(question: str) -> set[tuple[str, ...]]:
@@ -99,15 +120,16 @@ class Benchmark:
         return f"question {k} of {self.path} ({share}): {self.questions[k][:120]!r}"
 
 
-def load(path: str, cache: Path = CACHE_DIR) -> Benchmark:
-    """The benchmark at ``path``, from the cache when its files are unchanged."""
+def load(path: str, read_table: ReadTable, cache: Path = CACHE_DIR) -> Benchmark:
+    """The benchmark at ``path``, from the cache when its files are unchanged; a table (not
+    a folder of images) is opened with ``read_table``."""
     note = cache / f"stat-{_stat_key(path)}.json"
     if note.exists():
         content = json.loads(note.read_text())["content_hash"]
         cached = cache / f"{content}.npz"
         if cached.exists():
             return _read(path, content, cached)
-    images, questions, content = _scan(path)
+    images, questions, content = _scan(path, read_table)
     dct = np.array([[v.dct for v in fps] for _, fps in images], dtype=np.uint64).reshape(-1, 6)
     gradient = np.array([[v.gradient for v in fps] for _, fps in images], dtype=np.uint64)
     buf = io.BytesIO()
@@ -129,7 +151,8 @@ def _read(path: str, content: str, file: Path) -> Benchmark:
         return Benchmark(path, content, index, [str(q) for q in data["questions"]])
 
 
-def _files(path: Path) -> list[Path]:
+def files_under(path: Path) -> list[Path]:
+    """The file itself, or every file under a folder (hidden ones left out), sorted."""
     if path.is_file():
         return [path]
     return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
@@ -142,7 +165,7 @@ def _stat_key(path: str) -> str:
         return hashlib.sha256(f"hub:{path}".encode()).hexdigest()[:24]
     stats = [
         (str(f.relative_to(p)) if p.is_dir() else f.name, f.stat().st_size, f.stat().st_mtime_ns)
-        for f in _files(p)
+        for f in files_under(p)
     ]
     return hashlib.sha256(json.dumps([str(p.resolve()), stats]).encode()).hexdigest()[:24]
 
@@ -150,13 +173,13 @@ def _stat_key(path: str) -> str:
 Scanned = tuple[list[tuple[str, list[Fingerprint]]], list[str], str]
 
 
-def _scan(path: str) -> Scanned:
+def _scan(path: str, read_table: ReadTable) -> Scanned:
     """Every image's fingerprints (with a label naming it), the questions, and the SHA-256
     of the benchmark's bytes."""
     p = Path(path).expanduser()
     if p.is_dir() and not _is_table_folder(p):
         return _scan_folder(p)
-    return _scan_table(path)
+    return _scan_table(path, read_table(path))
 
 
 def _is_table_folder(p: Path) -> bool:
@@ -178,7 +201,7 @@ def _open(data: bytes) -> Image.Image | None:
 def _scan_folder(root: Path) -> Scanned:
     digest = hashlib.sha256()
     images = []
-    for f in _files(root):
+    for f in files_under(root):
         if f.suffix.lower() not in IMAGE_SUFFIXES:
             continue
         data = f.read_bytes()
@@ -191,53 +214,18 @@ def _scan_folder(root: Path) -> Scanned:
     return images, [], digest.hexdigest()
 
 
-def _scan_table(path: str) -> Scanned:
-    from atlas_data.sources.hf import load_hf
-    from atlas_data.sources.records import CANDIDATES
-
-    p = Path(path).expanduser()
-    suffix = p.suffix.lower()
-    if p.is_file() and suffix in (".csv", ".tsv", ".jsonl", ".json"):
-        from atlas_data.sources.local import read_questions
-
-        rows: Any = read_questions(p)
-        names = list(rows[0]) if rows else []
-        digest = hashlib.sha256(p.read_bytes()).hexdigest()
-        base = p.parent
-    else:
-        import datasets
-
-        rows = load_hf(path, "train", None, False)
-        if isinstance(rows, datasets.DatasetDict):  # pragma: no cover - load_hf picks a split
-            rows = next(iter(rows.values()))
-        names = list(rows.column_names)
-        image_col = next((c for c in CANDIDATES["image"] if c in names), None)
-        if image_col and isinstance(rows.features[image_col], datasets.Image):
-            rows = rows.cast_column(image_col, datasets.Image(decode=False))
-        digest = hashlib.sha256(
-            b"".join(hashlib.sha256(f.read_bytes()).digest() for f in _files(p))
-            if p.exists()
-            else str(getattr(rows, "_fingerprint", path)).encode()
-        ).hexdigest()
-        base = p if p.is_dir() else p.parent
-    image_col = next((c for c in CANDIDATES["image"] if c in names), None)
-    question_col = next((c for c in CANDIDATES["question"] if c in names), None)
-    if image_col is None:
-        raise ValueError(
-            f"--decontaminate {path}: no image column; columns are {names} "
-            f"(expected one of {CANDIDATES['image']})"
-        )
+def _scan_table(path: str, table: Table) -> Scanned:
     images, questions = [], []
-    for k, row in enumerate(rows):
-        data = _image_bytes(row.get(image_col), base)
+    for k, row in enumerate(table.rows):
+        data = _image_bytes(row.get(table.image), table.base)
         img = _open(data) if data else None
         if img is not None:
             images.append((f"row {k}", variants(img)))
-        if question_col and row.get(question_col):
-            questions.append(str(row[question_col]))
+        if table.question and row.get(table.question):
+            questions.append(str(row[table.question]))
     if not images and not questions:
         raise ValueError(f"--decontaminate {path}: no readable image or question")
-    return images, questions, digest
+    return images, questions, table.digest
 
 
 def _image_bytes(value: Any, base: Path) -> bytes | None:

@@ -32,18 +32,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from atlas_data.atomic import atomic_write_bytes
 from atlas_data.llm.cache import ResponseCache
 from atlas_data.llm.prices import add_billed, billing_key, meter
 from atlas_data.llm.stops import BatchFailed
+from atlas_data.llm.wire import ENDPOINT, completion_record, request_line, spent_tokens
 
-ENDPOINT = "/v1/chat/completions"
 MAX_REQUESTS = 50_000  # per input file (the Batch API's limit)
 MAX_BYTES = 200 * 1000 * 1000  # per input file (200 MB)
 TERMINAL = ("completed", "expired", "cancelled", "failed")
@@ -51,26 +51,6 @@ REQUESTS_FILE = "requests.jsonl"
 RESULTS_FILE = "results.jsonl"
 
 Progress = Callable[[int, int], None]  # (requests done, requests submitted)
-
-
-class Deferred(Exception):  # noqa: N818 - a signal, not an error
-    """A cache miss in a batch pass: the request was spooled, its answer comes later."""
-
-
-def request_line(key: str, body: dict[str, Any]) -> dict[str, Any]:
-    return {"custom_id": key, "method": "POST", "url": ENDPOINT, "body": body}
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -105,7 +85,7 @@ class Spool:
     def write(self, shard: int, lines: list[dict[str, Any]]) -> None:
         ordered = sorted(lines, key=lambda x: x["custom_id"])  # not the order answers came in
         blob = "".join(json.dumps(x, separators=(",", ":")) + "\n" for x in ordered)
-        _atomic_write(self.root / f"shard-{shard:05d}.jsonl", blob.encode())
+        atomic_write_bytes(self.root / f"shard-{shard:05d}.jsonl", blob.encode())
 
     def lines(self) -> Iterator[dict[str, Any]]:
         """Every deferred line once (the same prompt in two shards is one request)."""
@@ -174,7 +154,7 @@ class BatchState:
             "attempts": self.attempts,
             "failed": self.failed,
         }
-        _atomic_write(path, json.dumps(doc, indent=1, sort_keys=True).encode())
+        atomic_write_bytes(path, json.dumps(doc, indent=1, sort_keys=True).encode())
 
     def billed(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -242,8 +222,6 @@ def ingest(
 
     ``complete``: the batch ran to its end, so an asked request with no line is an error
     (a batch never silently returns fewer rows than were asked)."""
-    from atlas_data.llm.client import completion_record
-
     out = Ingested()
     billed: dict[str, dict[str, int]] = {}
     seen: set[str] = set()
@@ -255,14 +233,9 @@ def ingest(
         body = result_of(line)
         if body is not None:
             cache.put(key, completion_record(body))
-            usage = body.get("usage") or {}
             model = str(body.get("model") or batch.model)
-            add_billed(
-                billed,
-                billing_key(batch.model if mode == "batch" else model, mode),
-                int(usage.get("prompt_tokens") or 0),
-                int(usage.get("completion_tokens") or 0),
-            )
+            key_billed = billing_key(batch.model if mode == "batch" else model, mode)
+            add_billed(billed, key_billed, *spent_tokens(body.get("usage")))
             state.failed.pop(key, None)
             out.answered += 1
         elif _is_expiry(line):
@@ -352,7 +325,9 @@ class _Input:
         self.fh.close()
         self.closed = True
         os.replace(self.tmp, self.path)
-        _atomic_write(self.path.with_suffix(".ids"), "".join(k + "\n" for k in self.ids).encode())
+        atomic_write_bytes(
+            self.path.with_suffix(".ids"), "".join(k + "\n" for k in self.ids).encode()
+        )
         b = self.batch
         b.requests, b.bytes, b.digest = self.count, self.size, self.hash.hexdigest()[:16]
         return b

@@ -12,13 +12,14 @@ import importlib
 import json
 import pkgutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
 from PIL import Image
 
-from atlas_data.ops.spec import CATEGORIES, OpSpec
+from atlas_data.ops.frame import Frame
+from atlas_data.ops.spec import CATEGORIES, Need, OpSpec
 
 
 @cache
@@ -56,6 +57,10 @@ class Operation:
         except TypeError as exc:  # unknown/missing keyword: a parameter error, not a crash
             raise ValueError(f"{self.name}: bad parameters {dict(self.params)}: {exc}") from exc
 
+    def reframe(self, frame: Frame, size: tuple[int, int]) -> Frame:
+        """The frame of this operation's result (``size``) on ``frame``: its spec decides."""
+        return spec_of(self.name).reframe(dict(self.params), frame, size)
+
     def params_json(self) -> str:
         return json.dumps(dict(self.params), sort_keys=True, separators=(",", ":"))
 
@@ -66,4 +71,20 @@ class Operation:
         )
 
 
-__all__ = ["Operation", "OpSpec", "spec_of", "specs"]
+def need_in(frame: Frame, need: Need) -> Need:
+    """``need`` (in source pixels) in ``frame``'s pixels: its parameters (by its spec's
+    coordinate mapping), evidence region and detail size, so a later step of a chain is
+    proposed and judged where it runs."""
+    if frame.is_source:
+        return need
+    spec = specs().get(need.op)
+    params = spec.map_coords(need.params, frame.point) if spec else dict(need.params)
+    return replace(
+        need,
+        params=params,
+        evidence=frame.to_canvas(need.evidence) if need.evidence else None,
+        detail_px=need.detail_px * frame.scale if need.detail_px else None,
+    )
+
+
+__all__ = ["OpSpec", "Operation", "need_in", "spec_of", "specs"]

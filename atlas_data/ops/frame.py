@@ -1,21 +1,17 @@
 """The canvas a step of a chain works on, and how its pixels map to the source's.
 
-Each operation's spec says what its result does to the frame (``OpSpec.reframe``): a zoom
-opens a new frame (offset and magnified), a drawing keeps it, a rotation makes the mapping
-more than a crop. Needs written in the source's pixels reach a later step through
-:meth:`Frame.need`, with the spec's own coordinate mapping.
+A :class:`Frame` is a value: it knows no operation. Each operation's spec says what its
+result does to the frame (``OpSpec.reframe``: a zoom opens a new frame, offset and
+magnified; a drawing keeps it; a rotation makes the mapping more than a crop), applied by
+:meth:`atlas_data.ops.Operation.reframe`. Needs written in the source's pixels reach a
+later step through :func:`atlas_data.ops.need_in`, with the spec's own coordinate mapping
+and this frame's :meth:`Frame.point` and :meth:`Frame.to_canvas`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from PIL import Image
-
-    from atlas_data.ops import Operation
-    from atlas_data.ops.spec import Need
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -27,32 +23,15 @@ class Frame:
     scale: float = 1.0
     exact: bool = True  # False once a rotation made the mapping more than a crop
 
-    def after(self, op: Operation, result: Image.Image) -> Frame:
-        """The frame of ``op``'s result (the operation's spec decides)."""
-        from atlas_data.ops import spec_of
-
-        return spec_of(op.name).reframe(dict(op.params), self, result.size)
-
     def point(self, p: Any) -> list[float]:
         """A source-pixel point in this frame's pixels."""
         x, y = (p[0] - self.origin[0]) * self.scale, (p[1] - self.origin[1]) * self.scale
         return [round(x, 2), round(y, 2)]
 
-    def need(self, need: Need) -> Need:
-        """``need`` (in source pixels) in this frame's pixels: its parameters, evidence region
-        and detail size, so a later step of a chain is proposed and judged where it runs."""
-        if self.origin == (0.0, 0.0) and self.scale == 1.0:
-            return need
-        from atlas_data.ops import specs
-
-        spec = specs().get(need.op)
-        params = spec.map_coords(need.params, self.point) if spec else dict(need.params)
-        return replace(
-            need,
-            params=params,
-            evidence=self.to_canvas(need.evidence) if need.evidence else None,
-            detail_px=need.detail_px * self.scale if need.detail_px else None,
-        )
+    @property
+    def is_source(self) -> bool:
+        """Whether this frame's pixels are the source's (no offset, no magnification)."""
+        return self.origin == (0.0, 0.0) and self.scale == 1.0
 
     def to_canvas(self, box: Any) -> list[float]:
         """A source-pixel box in this frame's pixels (clamped to the canvas)."""
