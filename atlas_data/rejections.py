@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # The stages of a sample's life, in order.
-STAGES = ("load", "filter", "explore", "teach", "verify")
+STAGES = ("load", "filter", "explore", "teach", "verify", "dedup")
 
 
 @dataclass(frozen=True)
@@ -120,16 +120,23 @@ _REASONS = (
     ),
     Reason("leak", ("verify",), "Coordinates or tool syntax left in the functional form."),
     Reason("answer_mismatch", ("verify",), "The final answer differs from the ground truth."),
+    Reason(
+        "answer_before_operation",
+        ("verify",),
+        "The reasoning states the answer before its first functional token, so the operation "
+        "only decorates it.",
+    ),
     Reason("not_helpful", ("verify",), "An operation was not judged helpful."),
     Reason(
         "observation_restates_answer",
         ("verify",),
         "An observation only restates the answer instead of what the result shows.",
     ),
-    Reason("duplicate", ("verify",), "The same image and question were already kept."),
+    # dedup: decided in source order, after every verifier passed
+    Reason("duplicate", ("dedup",), "The same image and question were already kept."),
     Reason(
         "near_duplicate",
-        ("verify",),
+        ("dedup",),
         "A near-duplicate image (resized, re-encoded, cropped) with the same question was "
         "already kept.",
     ),

@@ -19,7 +19,11 @@ received. It is a mock only at the model's edge:
   zoom on small text really flips its answer;
 * faults can be injected per request (a plan consumed in order, then a default mode):
   ``429`` (with Retry-After), ``500``, ``slow`` (past the client's timeout), ``malformed``,
-  ``refusal``, ``refusal_text``, ``truncated``, ``offformat``, ``fenced``.
+  ``refusal``, ``refusal_text``, ``truncated``, ``offformat``, ``fenced``;
+* the teacher's habits are a setting (``teach_style``, see :data:`TEACH_STYLES`): ``honest``
+  (the default), ``respell`` (the right answer in another spelling: "3.0" for "3", "(B)" for
+  "B", the option letter for an option's text) and ``slip`` (the preamble states the
+  answer before the first operation, as a teacher told the answer does).
 
 Run it alone: ``python -m tests.openai_server --port 8000 --latency 0.2``.
 """
@@ -59,6 +63,7 @@ MODES = (
     "offformat",
     "fenced",
 )
+TEACH_STYLES = ("honest", "respell", "slip")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _DATA_URL = re.compile(r"^data:image/(png|jpeg|jpg|webp|gif);base64,(.+)$", re.DOTALL)
 ROLES = ("system", "user", "assistant", "tool", "developer")
@@ -75,6 +80,7 @@ class StandIn:
     slow_seconds: float = 10.0
     retry_after: str = "1"
     min_line_px: float = 20.0
+    teach_style: str = "honest"  # one of TEACH_STYLES
     records: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # the Files and Batches endpoints
@@ -101,6 +107,7 @@ class StandIn:
             self.records.clear()
             self.plan.clear()
             self.default_mode = "ok"
+            self.teach_style = "honest"
 
 
 def _validate(body: dict[str, Any], models: list[str]) -> tuple[list[Image.Image], str]:
@@ -155,10 +162,32 @@ def _teaching(body: dict[str, Any], text: str) -> bool:
     return '"preamble"' in text
 
 
-def teach_answer(text: str) -> str:
-    """Reasoning JSON from the hints in the prompt: the stand-in 'model' uses what it is told."""
+def respell(answer: str, text: str) -> str:
+    """The right answer as a model may well write it: an integer as "3.0", a decimal with
+    one more zero, a letter as "(B)", an option's text as its letter "(C)"."""
+    options = re.search(r"^Options: (.*)$", text, re.MULTILINE)
+    choices = [c.strip() for c in options.group(1).split(";")] if options else []
+    if answer in choices:
+        return f"({chr(65 + choices.index(answer))})"
+    if re.fullmatch(r"\d+", answer):
+        return f"{answer}.0"
+    if re.fullmatch(r"\d+\.\d+", answer):
+        return f"{answer}0"
+    if re.fullmatch(r"[A-Z]", answer):
+        return f"({answer})"
+    return answer
+
+
+def teach_answer(text: str, style: str = "honest") -> str:
+    """Reasoning JSON from the hints in the prompt: the stand-in 'model' uses what it is told
+    (and, by ``style``, spells the answer its own way or lets it slip into the preamble)."""
     m = re.search(r"The correct answer is: (.*)", text)
     answer = m.group(1).strip() if m else "unknown"
+    preamble = "The detail the question asks about is hard to make out at this size."
+    if style == "slip":
+        preamble = f"It reads {answer}; let me check that. {preamble}"
+    elif style == "respell":
+        answer = respell(answer, text)
     counted = re.search(r"Number of operations: (\d+)", text)
     n = int(counted.group(1)) if counted else 1
     steps = []
@@ -178,7 +207,7 @@ def teach_answer(text: str) -> str:
         )
     return json.dumps(
         {
-            "preamble": "The detail the question asks about is hard to make out at this size.",
+            "preamble": preamble,
             "steps": steps,
             "conclusion": "That answers the question.",
             "answer": answer,
@@ -340,7 +369,7 @@ async def respond(state: StandIn, raw: bytes, rec: dict[str, Any]) -> tuple[int,
     teaching = _teaching(body, text)
     content: str | None
     if teaching:
-        content = teach_answer(text)
+        content = teach_answer(text, state.teach_style)
     elif images and text.startswith("You locate evidence"):
         content = await asyncio.to_thread(ground, images[-1])
     elif images and text.startswith("You point at"):
@@ -688,8 +717,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each reply")
     parser.add_argument("--mode", default="ok", choices=MODES, help="default behaviour")
+    parser.add_argument(
+        "--teach-style", default="honest", choices=TEACH_STYLES, help="the teacher's habits"
+    )
     args = parser.parse_args()
-    state = StandIn(latency=args.latency, default_mode=args.mode)
+    state = StandIn(latency=args.latency, default_mode=args.mode, teach_style=args.teach_style)
     config = uvicorn.Config(
         build_app(state),
         host="127.0.0.1",

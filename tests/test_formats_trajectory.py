@@ -56,7 +56,7 @@ def test_think_answer_form_has_tags_and_spans_still_point_at_tokens():
 
 def test_agentic_form_has_explicit_calls_and_observations_aligned_with_the_tokens():
     t = traj()
-    text = t.agentic("atlas")
+    text = t.agentic("atlas").text
     assert text.count("<tool_call>") == 2 and text.count("<observation><image></observation>") == 2
     call = text.split("<tool_call>")[1].split("</tool_call>")[0]
     assert json.loads(call) == {"name": "zoom", "arguments": {"box": [1, 2, 30, 40], "factor": 3}}
@@ -71,7 +71,7 @@ def test_agentic_form_has_explicit_calls_and_observations_aligned_with_the_token
 
 def test_agentic_messages_alternate_assistant_and_tool_turns():
     t = traj()
-    msgs = agentic_messages(t, user_prompt(t.question, None, "atlas"), "atlas")
+    msgs = agentic_messages(t.agentic("atlas"), user_prompt(t.question, None, "atlas"))
     assert [m["role"] for m in msgs] == [
         "user",
         "assistant",

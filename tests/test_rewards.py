@@ -11,10 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from atlas_data.config import RunConfig
-from atlas_data.run.driver import run, run_folder
+from atlas_data.run.driver import run
 from atlas_data.store.export import export_run
 from atlas_data.tokens import DEFAULT_VOCABULARY
 from atlas_data.train.rewards import RewardWeights, compute_score, score
+from tests.runs import run_folder
 
 
 def _rows(tmp_path_factory, preset: str) -> list[dict]:
@@ -222,3 +223,24 @@ def test_trl_reward_reads_the_columns_trl_passes(atlas_rows):
         [{"role": "assistant", "content": _wrong(c[0]["content"], "atlas")}] for c in completions
     ]
     assert all(s <= 0.2 for s in trl_reward(wrong, answers, infos))
+
+
+def test_the_reward_applies_the_verifiers_answer_rule():
+    """One rule (atlas_data.answers): what the SFT verifier keeps, the reward scores right."""
+
+    def acc(got: str, truth: str, extra: dict | None = None) -> float:
+        text = f"Looking at it.\nThe answer is \\boxed{{{got}}}."
+        return compute_score(None, text, truth, {"reference_token_count": 0, **(extra or {})})[
+            "acc"
+        ]
+
+    for got, truth in (("3.0", "3"), ("3.50", "3.5"), ("1,000", "1000"), ("(B)", "B")):
+        assert acc(got, truth) == 1, got
+    for got, truth in (("13", "3"), ("3.5", "3"), ("(C)", "B"), ("There are 3", "3")):
+        assert acc(got, truth) == 0, got
+    numbers = ["17", "60", "42", "35"]
+    assert acc("(C)", "42", {"choices": numbers}) == 1
+    assert acc("(A)", "42", {"choices": numbers}) == 0
+    np = pytest.importorskip("numpy")  # a trainer's dataframe hands columns over as arrays
+    assert acc("C", "42", {"choices": np.array(numbers)}) == 1
+    assert acc("two dogs", "2", {"accepted": ["two dogs"]}) == 1

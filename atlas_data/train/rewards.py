@@ -1,7 +1,8 @@
 """The RL reward: answer correctness, format, and functional-token use.
 
-Dependency-free: only the standard library and :mod:`atlas_data.trajectory.formats` /
-:mod:`atlas_data.tokens` (themselves standard-library only), so a trainer process can load
+Dependency-free: only the standard library and :mod:`atlas_data.answers` /
+:mod:`atlas_data.trajectory.formats` / :mod:`atlas_data.tokens` (themselves standard-library
+only), so a trainer process can load
 it by path without images, Arrow or NumPy. Three trainers' signatures, one score:
 
 * verl 0.9 (``compute_score``), loaded by file path or as a package::
@@ -32,8 +33,8 @@ Score (all weights in :class:`RewardWeights`, clamped to ``[0, 1]``)::
     answer * correct + format * well_formed + tokens * token_use - penalties
 
 * ``correct``: the final answer (parsed leniently, so a format slip costs only the format
-  part) equals the ground truth after normalisation; for multiple choice the option letter
-  counts too.
+  part) is right by :func:`atlas_data.answers.matches`, the rule the SFT verifier applies
+  too ("3.0" for "3"; for multiple choice the option letter; ``extra_info["accepted"]``).
 * ``well_formed``: the preset parses the text, tokens sit only in the reasoning and, for
   ``atlas``, each on its own line.
 * ``token_use``: the share of the vocabulary's tokens that have a purpose — some prose
@@ -53,6 +54,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
+from atlas_data.answers import matches
 from atlas_data.tokens import Vocabulary, default_vocabulary
 from atlas_data.trajectory.formats import (
     BOXED,
@@ -62,7 +64,6 @@ from atlas_data.trajectory.formats import (
     TOKEN_LIKE,
     FormatError,
     get_preset,
-    normalize_answer,
 )
 
 
@@ -87,21 +88,15 @@ WEIGHTS = RewardWeights()
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|\Z)", re.DOTALL)
 
 
-def answers_match(got: str, truth: str, choices: list[str] | None = None) -> bool:
-    g, t = normalize_answer(got), normalize_answer(truth)
-    if g == t:
-        return True
-    try:
-        if abs(float(g) - float(t)) <= 1e-6 * max(1.0, abs(float(t))):
-            return True
-    except ValueError:
-        pass
-    if choices:
-        m = re.fullmatch(r"\(?([a-z])\)?", g)
-        lowered = [normalize_answer(c) for c in choices]
-        if m and t in lowered and ord(m.group(1)) - 97 == lowered.index(t):
-            return True
-    return False
+def answers_match(got: str, truth: str, choices: Any = None, accepted: Any = ()) -> bool:
+    """The one answer rule (:func:`atlas_data.answers.matches`); ``choices`` and
+    ``accepted`` may be lists or NumPy arrays, as a trainer's dataframe hands them over."""
+    return matches(
+        got,
+        truth,
+        None if choices is None else [str(c) for c in choices],
+        () if accepted is None else [str(a) for a in accepted],
+    )
 
 
 @lru_cache(maxsize=32)
@@ -169,8 +164,8 @@ def compute_score(
     text = strip_control_tokens(solution_str or "", vocab, info.get("control_tokens"))
 
     answer, parsed = extract_answer(text, preset)
-    choices = info.get("choices")
-    correct = answer is not None and answers_match(answer, str(ground_truth), choices)
+    choices, accepted = info.get("choices"), info.get("accepted")
+    correct = answer is not None and answers_match(answer, str(ground_truth), choices, accepted)
 
     found = list(vocab.token_pattern.finditer(text))
     stripped = vocab.token_pattern.sub(" ", text)

@@ -8,7 +8,7 @@ prose around each operation is identical in the two forms.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from atlas_data.ops import Operation
@@ -65,8 +65,11 @@ class Trajectory:
             add(self.preamble.strip() + "\n")
         for step in self.steps:
             add(step.intent.strip() + "\n")
-            if vocab is None:
+            if vocab is None:  # the spans are where each result image is shown
                 add(f"{TOOL_CALL_OPEN}{step.operation.call_json()}{TOOL_CALL_CLOSE}\n")
+                spans.append(
+                    TokenSpan(OBSERVATION, step.operation.name, pos, pos + len(OBSERVATION))
+                )
                 add(OBSERVATION + "\n")
             else:
                 token = vocab.token_for(step.operation.name)
@@ -85,12 +88,18 @@ class Trajectory:
         """Operations replaced by their tokens; observations dropped."""
         return self._render(vocab, preset)
 
-    def agentic(self, preset: str) -> str:
-        """Explicit tool calls with an observation placeholder for each result image."""
-        return self._render(None, preset).text
+    def agentic(self, preset: str) -> Rendered:
+        """Explicit tool calls with an observation placeholder for each result image (its
+        spans: where each placeholder stands)."""
+        return self._render(None, preset)
 
     def operations(self) -> list[Operation]:
         return [s.operation for s in self.steps]
+
+    def with_answer(self, answer: str) -> Trajectory:
+        """A copy whose final answer is ``answer``: a kept row writes the right answer in
+        the ground truth's spelling (:func:`atlas_data.answers.in_truth_spelling`)."""
+        return replace(self, steps=list(self.steps), answer=answer)
 
 
 def user_prompt(question: str, choices: list[str] | None, preset: str) -> str:
@@ -102,12 +111,16 @@ def user_prompt(question: str, choices: list[str] | None, preset: str) -> str:
     return "\n".join(lines)
 
 
-def agentic_messages(trajectory: Trajectory, prompt: str, preset: str) -> list[dict[str, Any]]:
-    """Multi-turn agentic form: the assistant calls a tool, a tool turn returns the image."""
-    text = trajectory.agentic(preset)
+def agentic_messages(agentic: Rendered, prompt: str) -> list[dict[str, Any]]:
+    """Multi-turn agentic form: the assistant calls a tool, a tool turn returns the image;
+    cut from the agentic rendering where it placed each observation."""
     messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
-    for chunk in text.split(OBSERVATION):
-        if messages[-1]["role"] == "assistant":
-            messages.append({"role": "tool", "content": IMAGE_PLACEHOLDER})
-        messages.append({"role": "assistant", "content": chunk.strip("\n")})
+    start = 0
+    for span in agentic.spans:
+        messages.append(
+            {"role": "assistant", "content": agentic.text[start : span.start].strip("\n")}
+        )
+        messages.append({"role": "tool", "content": IMAGE_PLACEHOLDER})
+        start = span.end
+    messages.append({"role": "assistant", "content": agentic.text[start:].strip("\n")})
     return messages

@@ -10,15 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
+from atlas_data import answers
 from atlas_data.rejections import Rejection
 from atlas_data.tokens import Vocabulary
 from atlas_data.trajectory.formats import (
     PRESET_TAGS,
     TOKEN_LIKE,
     FormatError,
+    Parsed,
     get_preset,
-    normalize_answer,
 )
 from atlas_data.trajectory.model import IMAGE_PLACEHOLDER, TOOL_CALL_OPEN, Trajectory
 
@@ -33,10 +35,6 @@ _LEAKS = (
 )
 
 
-def dedup_key(image_sha: str, question: str) -> str:
-    return f"{image_sha}:{' '.join(question.lower().split())}"
-
-
 @dataclass
 class Candidate:
     """Everything the verifiers look at for one trajectory."""
@@ -47,29 +45,122 @@ class Candidate:
     truth: str
     vocab: Vocabulary
     preset: str
-    key: str
-    seen: set[str]
     direct: bool = False  # no operation by design: a judge verified the answer without one
     accepted: tuple[str, ...] = ()  # other answers annotators agreed on (VQA's ten)
+    choices: tuple[str, ...] = ()  # the options of a multiple-choice question
+
+    @cached_property
+    def parsed(self) -> dict[str, Parsed | FormatError]:
+        """Each form parsed once under the preset (or why it does not parse)."""
+        preset = get_preset(self.preset)
+        out: dict[str, Parsed | FormatError] = {}
+        for form, text in (("functional", self.functional), ("agentic", self.agentic)):
+            try:
+                out[form] = preset.parse(text)
+            except FormatError as exc:
+                out[form] = exc
+        return out
 
 
 def check_format(c: Candidate) -> str | None:
-    preset = get_preset(c.preset)
-    for form, text in (("functional", c.functional), ("agentic", c.agentic)):
-        try:
-            preset.parse(text)
-        except FormatError as exc:
-            return f"{form} form: {exc}"
+    for form, parsed in c.parsed.items():
+        if isinstance(parsed, FormatError):
+            return f"{form} form: {parsed}"
     return None
 
 
 def check_answer(c: Candidate) -> str | None:
-    try:
-        got = get_preset(c.preset).parse(c.functional).answer
-    except FormatError:
+    parsed = c.parsed["functional"]
+    if isinstance(parsed, FormatError):
         return "no parsable final answer"
-    if normalize_answer(got) not in {normalize_answer(t) for t in (c.truth, *c.accepted)}:
+    got = parsed.answer
+    if not answers.matches(got, c.truth, c.choices, c.accepted):
         return f"answered {got!r}, ground truth is {c.truth!r}"
+    return None
+
+
+# Words after which a short answer is being asserted ("it is 7", "reads B", "answer: 7").
+_CUES = frozenset(
+    re.findall(
+        r"\S+",
+        "is are was were be been being seems seem seemed looks look reads read says say "
+        "shows show showing displays indicates equals reaches gives count counted like "
+        "likely probably perhaps maybe guess answer : = it's that's there's",
+    )
+)
+# Words that may stand between the cue and the answer ("is probably option B").
+_FILLERS = frozenset(
+    re.findall(
+        r"\S+",
+        "a an the box option choice letter number label value just exactly only clearly "
+        "probably likely about around roughly approximately maybe perhaps",
+    )
+)
+_CLAUSE_END = re.compile(
+    r"""[ \t)\]"'’”*`]*(?:[.;,!?:—–\n]|-(?=\s)|$"""
+    r"|(?:so|but|and|which|though|although|because|yet|or)\b)"
+)
+_CLAUSE_START = re.compile(r"[.;!?\n]")
+
+
+def _telling(spelling: str) -> bool:
+    """An answer no preamble writes by accident: a code, a decimal, a time, a phrase with a
+    number ("KW3A", "4.50", "3:05", "row 2, column 3"); not a bare integer, letter or word."""
+    norm = answers.normalize(spelling)
+    if not any(ch.isdigit() for ch in norm):
+        return False
+    return not re.fullmatch(r"-?\d+", norm)
+
+
+def _asserted(text: str, start: int, end: int) -> bool:
+    """``text[start:end]`` is said to be the answer: a cue word before it in its clause (at
+    most three filler words between) and the clause ends right after it."""
+    if not _CLAUSE_END.match(text, end):
+        return False
+    clause = _CLAUSE_START.split(text[:start])[-1]
+    words = re.findall(r"[\w']+|[:=]", clause.lower().replace("’", "'"))
+    for word in reversed(words[-4:]):
+        if word in _CUES:
+            return True
+        if word not in _FILLERS:
+            return False
+    return False
+
+
+def check_answer_before_operation(c: Candidate) -> str | None:
+    """The text before the first functional token (the preamble and the first intent) must
+    not state the answer: "It reads KW3A; let me zoom in to check" teaches the model that
+    the token is decoration (Monet drops such samples).
+
+    It states the answer when it holds ``\\boxed{``, or a right answer's spelling (the
+    truth, an accepted answer, the right option's text or letter) as whole tokens
+    (number-aware: "3" is not in "13" or "3.5"), where
+
+    * a *telling* spelling (a code, a decimal, a time, a phrase with a number: "KW3A",
+      "4.50", "row 2, column 3") counts anywhere;
+    * any other (a bare integer, an option letter, a word: "2", "B", "yes", "red") counts
+      only when asserted: after a cue word of its clause ("is", "reads", "looks like",
+      "answer:"...) and at the clause's end ("It is 2.", "probably B, but", "the answer
+      is yes;"). So "the 2 rows", "label A is small", "I need" pass; "there are 2 dots
+      inside" slips through: a false positive would drop honest rows.
+
+    Direct trajectories (no operation) state their answer by design and are exempt.
+    """
+    if c.direct:
+        return None
+    first = c.vocab.token_pattern.search(c.functional)
+    if first is None:
+        return None
+    before = c.functional[: first.start()]
+    if "\\boxed{" in before:
+        return "a \\boxed{} answer before the first operation"
+    for spelling in answers.spellings(c.truth, c.choices, c.accepted):
+        telling = _telling(spelling)
+        for start, end in answers.occurrences(before, spelling):
+            if telling or _asserted(before, start, end):
+                line = before[:end].rsplit("\n", 1)[-1] + before[end:].split("\n", 1)[0]
+                said = before[start:end]
+                return f"states the answer {said!r} before the first operation: {line.strip()!r}"
     return None
 
 
@@ -127,9 +218,9 @@ def check_observations(c: Candidate) -> str | None:
     """An observation must say something of the result image, not the answer in a frame
     ("the enlarged region shows 6"): with the answer taken out, a word must remain that is
     not frame."""
-    answer = normalize_answer(c.truth)
+    answer = answers.normalize(c.truth)
     for i, step in enumerate(c.trajectory.steps):
-        text = normalize_answer(step.observation)
+        text = answers.normalize(step.observation)
         if not answer or answer not in text:
             continue
         rest = set(re.findall(r"[a-z0-9]+", text.replace(answer, " ")))
@@ -138,19 +229,15 @@ def check_observations(c: Candidate) -> str | None:
     return None
 
 
-def check_duplicate(c: Candidate) -> str | None:
-    return "same image and question already kept in this run" if c.key in c.seen else None
-
-
 VERIFIERS: tuple[tuple[str, Callable[[Candidate], str | None]], ...] = (
     ("malformed_format", check_format),
     ("unknown_token", check_known_tokens),
     ("token_misplaced", check_token_placement),
     ("leak", check_no_leak),
     ("answer_mismatch", check_answer),
+    ("answer_before_operation", check_answer_before_operation),
     ("not_helpful", check_helpful),
     ("observation_restates_answer", check_observations),
-    ("duplicate", check_duplicate),
 )
 
 
