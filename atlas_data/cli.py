@@ -83,7 +83,8 @@ def config_from_cli(values: dict[str, Any]) -> RunConfig:
 def _run(**values: Any) -> None:
     """Run the pipeline (resumes automatically when the same config ran before)."""
     from atlas_data.llm import RunStopped
-    from atlas_data.run.driver import RunPlan, drive, in_order
+    from atlas_data.run.driver import drive, in_order
+    from atlas_data.run.plan import RunPlan
 
     exports = values.pop("export") or []
     estimating = values.pop("estimate")
@@ -95,7 +96,7 @@ def _run(**values: Any) -> None:
     if estimating:
         _estimate(plan)
         return
-    done_before = sum(r["samples"] for r in plan.run_dir.records())
+    done_before = sum(r.samples for r in plan.run_dir.records())
     if done_before:
         console.print(f"resuming {plan.run_dir.root}: {done_before} samples already done")
     console.print(f"source: {plan.taken()}")

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from atlas_data.config import RunConfig
 from atlas_data.llm.stops import AwaitingResults
-from atlas_data.run.driver import RunPlan, run
+from atlas_data.run.driver import run
 from atlas_data.run.estimate import estimate
+from atlas_data.run.plan import RunPlan
 from benchmarks.common import header, ratio_line
 from tests.openai_server import ServerThread
 

@@ -22,8 +22,9 @@ from pathlib import Path
 import duckdb
 
 from atlas_data.config import RunConfig
-from atlas_data.run.driver import run, run_folder
+from atlas_data.run.driver import run
 from benchmarks.common import header, ratio_line
+from tests.runs import run_folder
 
 
 def stored_bytes(cfg: RunConfig) -> tuple[int, int]:

@@ -21,7 +21,8 @@ def measure(tasks: int, samples: int) -> dict[str, float]:
     from prefect import flow, task
 
     from atlas_data.config import RunConfig
-    from atlas_data.run.driver import RunPlan, process_shard
+    from atlas_data.run.plan import RunPlan
+    from atlas_data.run.shard import process_shard
     from flows.synth import synth
 
     @task
@@ -49,7 +50,7 @@ def measure(tasks: int, samples: int) -> dict[str, float]:
     out = tempfile.mkdtemp(prefix="atlas-overhead-")
     config = RunConfig(n=samples, shard_size=samples, out=out)
     record = process_shard(RunPlan.resolve(config), 0)
-    per_sample = record["seconds"] / record["samples"]
+    per_sample = record.seconds / record.samples
     # The same flow over `tasks` finished one-sample shards: each task only checks the disk.
     done = RunPlan.resolve(RunConfig(n=tasks, shard_size=1, out=out))
     for i in range(tasks):

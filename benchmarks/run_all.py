@@ -24,6 +24,7 @@ BENCHMARKS = (
     ["drawing_needs"],
     ["dedup_lookup"],
     ["estimate_accuracy"],
+    ["batch_explore"],
     ["image_format"],
     ["profile_run"],
     ["profile_run", "--", "--image-format", "png"],

@@ -27,7 +27,7 @@ import httpx
 
 from atlas_data.config import DEFAULT_OUT, RunConfig
 from atlas_data.inspect.summary import summary_rows
-from atlas_data.run.driver import RunPlan
+from atlas_data.run.plan import RunPlan
 from atlas_data.store.run import open_run
 from flows.serve import DEPLOYMENTS
 

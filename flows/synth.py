@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,8 +30,9 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from atlas_data.config import RunConfig, options
 from atlas_data.extras import require
 from atlas_data.inspect.summary import summary_rows
-from atlas_data.run.driver import RunPlan, drive, run_shard
-from atlas_data.store.manifest import Manifest
+from atlas_data.run.driver import drive, run_shard
+from atlas_data.run.plan import RunPlan
+from atlas_data.store.manifest import Manifest, ShardRecord
 
 TaskRunnerName = Literal["thread", "dask"]
 # Orchestration-only parameters: where shards run, never what they contain.
@@ -56,9 +58,7 @@ def _shard_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str
     retries=2,
     retry_delay_seconds=[2, 10],
 )
-def synth_shard(
-    config: dict[str, Any], run_id: str, index: int, redo: bool = False
-) -> dict[str, Any]:
+def synth_shard(config: dict[str, Any], run_id: str, index: int, redo: bool = False) -> ShardRecord:
     """Produce shard ``index`` (or return its completion record if it is done on disk)."""
     logger = get_run_logger()
     plan = RunPlan.resolve(RunConfig.from_params(config))
@@ -69,16 +69,13 @@ def synth_shard(
         "shard %d%s: %d samples, %d kept, %d rejected in %.1f s",
         index,
         " (redone for cross-shard dedup)" if redo else "",
-        record["samples"],
-        record["kept"],
-        record["rejected"],
-        record["seconds"],
+        record.samples,
+        record.kept,
+        record.rejected,
+        record.seconds,
     )
-    return _summary(record)
-
-
-def _summary(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k != "keys"}
+    # what the flow needs of it: the counts (the dedup history stays on disk)
+    return replace(record, keys=[], near=[])
 
 
 def build_task_runner(
@@ -138,7 +135,7 @@ def _synth(**params: Any) -> dict[str, Any]:
 
     with build_task_runner(runner_name, address, concurrency) as runner:
 
-        def map_shards(indices: list[int], redo: bool) -> list[dict[str, Any]]:
+        def map_shards(indices: list[int], redo: bool) -> list[ShardRecord]:
             if redo:
                 logger.info("redoing shards %s: they kept keys an earlier shard kept", indices)
             futures = [

@@ -12,14 +12,16 @@ import hashlib
 from typing import Any
 
 from atlas_data.config import RunConfig
-from atlas_data.run.driver import RunPlan, finalize, process_shard
+from atlas_data.run.driver import finalize
+from atlas_data.run.plan import RunPlan
+from atlas_data.run.shard import process_shard
 from atlas_data.teacher.base import TeachRequest, TeachResult
 from atlas_data.teacher.template import TemplateTeacher
 
 
 class SometimesWrongTeacher:
     name = "sometimes-wrong"
-    image_side = 0
+    budget = None  # reads no image, like the template teacher it wraps
 
     def __init__(self) -> None:
         self.inner = TemplateTeacher()
@@ -50,5 +52,5 @@ def make_run(out: str, split: str = "both", n: int = 20, seed: int = 5) -> tuple
     seen: set[str] = set()
     for index in range(plan.shard_count() or 0):
         record = process_shard(plan, index, seen, teacher=teacher)
-        seen.update(record["keys"])
+        seen.update(record.keys)
     return str(plan.run_dir.root), finalize(plan)

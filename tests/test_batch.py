@@ -25,8 +25,9 @@ import pytest
 from atlas_data.config import RunConfig
 from atlas_data.llm.batch import BatchState, pack
 from atlas_data.llm.stops import AwaitingResults, BatchFailed
-from atlas_data.run.driver import run, run_folder
+from atlas_data.run.driver import run
 from tests.openai_server import ServerThread
+from tests.runs import run_folder
 from tests.teacher_runs import N, config, standin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -265,3 +266,35 @@ def test_the_offline_file_round_trips_through_vllm_run_batch(server, tmp_path):
     (offline,) = manifest.cost.models
     assert offline["mode"] == "offline" and offline["requests"] == asked_live
     assert offline["source"] == "--price-in/--price-out"  # your GPUs: no batch discount
+
+
+def ocr_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A counter of the OCR engine's reads (detection or recognition), in every thread."""
+    from atlas_data.explore.text import OcrEngine
+
+    calls = [0]
+    real = OcrEngine._call
+
+    def counted(self: OcrEngine, *args: Any, **kw: Any) -> Any:
+        calls[0] += 1
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(OcrEngine, "_call", counted)
+    return calls
+
+
+def test_a_batch_run_explores_each_sample_once(server, tmp_path, monkeypatch):
+    """The pass after the batch starts from what the first pass explored: as many OCR reads
+    as a live run, not twice as many, and the same rows."""
+    calls = ocr_calls(monkeypatch)
+    text = {"source_options": {"families": "small_text,receipt,sign,table"}}
+    live = config(server, tmp_path, "live", **text)
+    run(live)
+    live_reads = calls[0]
+    assert live_reads > 0
+    calls[0] = 0
+    batch = config(server, tmp_path, "batch", teacher_batch="api", **text)
+    run(batch)
+    assert calls[0] == live_reads
+    assert rows(batch) == rows(live) and rejects(batch) == rejects(live)
+    assert not list((run_folder(batch) / "_batches" / "explored").glob("*.pkl"))

@@ -11,7 +11,7 @@ import typer
 
 from atlas_data.cli import app
 from atlas_data.config import SHORTCUTS, RunConfig, option_names, options
-from atlas_data.run.driver import RunPlan
+from atlas_data.run.plan import RunPlan
 
 
 def cli_run_options() -> dict[str, Any]:
@@ -91,3 +91,18 @@ def test_bad_values_fail_before_any_work():
     ]:
         with pytest.raises(ValueError, match=match):
             RunConfig.from_params(bad)
+
+
+@pytest.mark.parametrize("given", [["--price-in", "0.5"], ["--price-out", "2"]])
+def test_half_a_price_fails_before_any_shard_is_written(tmp_path, given):
+    """A price needs both halves: the command stops at once, naming the fix, and leaves
+    no run folder behind (it used to fail in the manifest, after all the work)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "atlas_data.cli", "run", "--n", "4", "--out", str(out), *given]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert "give both --price-in and --price-out" in done.stdout + done.stderr
+    assert not list(out.rglob("*.parquet")) and not list(out.rglob("_shards/*"))

@@ -16,9 +16,12 @@ from atlas_data.config import RunConfig
 from atlas_data.llm.count import image_tokens, qwen_tokens, request_tokens
 from atlas_data.llm.prices import BATCH_DISCOUNT, PriceBook
 from atlas_data.llm.stops import BudgetExhausted
-from atlas_data.run.driver import RunPlan, cost_of, run, run_folder
+from atlas_data.run.driver import run
 from atlas_data.run.estimate import estimate
+from atlas_data.run.ledger import cost_of
+from atlas_data.run.plan import RunPlan
 from tests.openai_server import ServerThread
+from tests.runs import run_folder
 from tests.teacher_runs import config, standin
 
 
@@ -214,7 +217,7 @@ def test_max_cost_stops_within_one_concurrency_window_and_a_higher_cap_resumes(s
     with pytest.raises(BudgetExhausted, match="--max-cost reached"):
         run(cfg)
     plan = RunPlan.resolve(cfg)
-    spent = cost_of(plan)
+    spent = cost_of(plan.run_dir, plan.price_book())
     sent = [r for r in server.state.chat_records() if r.get("teaching")]
     per_request = spent.usd / spent.requests
     assert spent.requests == len(sent) < asked  # every request sent is counted, none lost

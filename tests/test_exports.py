@@ -16,11 +16,12 @@ from typer.testing import CliRunner
 
 from atlas_data.cli import app
 from atlas_data.config import RunConfig
-from atlas_data.run.driver import run, run_folder
+from atlas_data.run.driver import run
 from atlas_data.store.export import ExportError, export_run
 from atlas_data.store.limits import image_tokens, smart_resize
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
 from atlas_data.train.rewards import compute_score, parse_label, reward_func
+from tests.runs import run_folder
 
 N = 7
 

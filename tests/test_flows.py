@@ -24,11 +24,13 @@ import httpx
 import pytest
 
 from atlas_data.config import RunConfig
-from atlas_data.run.driver import RunPlan, predecessor_keys, run_folder, shards_to_redo
+from atlas_data.dedup.kept import Kept, shards_to_redo
 from atlas_data.run.driver import run as library_run
-from atlas_data.store.manifest import Manifest
+from atlas_data.run.plan import RunPlan
+from atlas_data.store.manifest import Manifest, ShardRecord
 from atlas_data.store.run import open_run
 from flows.local_run import background, free_port, prefect_env, prefect_server, wait_until
+from tests.runs import run_folder
 
 N, SHARD, SEED = 20, 5, 11
 PARAMS: dict[str, Any] = {"n": N, "shard_size": SHARD, "seed": SEED}
@@ -213,17 +215,17 @@ def test_cross_shard_duplicate_is_repaired_to_the_library_rows(server, library, 
     assert changed <= {"manifest.json", *redone}
 
 
-def test_dedup_helpers_only_look_back():
+def test_dedup_repair_only_looks_back():
     records = [
-        {"shard": 0, "keys": ["a", "b"]},
-        {"shard": 2, "keys": ["c", "a"]},  # kept "a" although shard 0 has it
-        {"shard": 1, "keys": ["d"]},
-        {"shard": 3, "keys": ["e"]},
+        ShardRecord(0, keys=["a", "b"]),
+        ShardRecord(2, keys=["c", "a"]),  # kept "a" although shard 0 has it
+        ShardRecord(1, keys=["d"]),
+        ShardRecord(3, keys=["e"]),
     ]
-    assert predecessor_keys(records, 2) == {"a", "b", "d"}
-    assert predecessor_keys(records, 0) == set()
+    assert Kept.of_records(records, 2).keys == {"a", "b", "d"}
+    assert Kept.of_records(records, 0).keys == set()
     assert shards_to_redo(records) == [2]
-    assert shards_to_redo([{"shard": 1, "keys": ["x"]}, {"shard": 0, "keys": ["x"]}]) == [1]
+    assert shards_to_redo([ShardRecord(1, keys=["x"]), ShardRecord(0, keys=["x"])]) == [1]
 
 
 def test_kill_9_mid_run_then_rerun_loses_and_duplicates_nothing(server, library, tmp_path):

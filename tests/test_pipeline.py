@@ -9,14 +9,19 @@ from datasets import load_dataset
 from PIL import Image
 
 from atlas_data.config import RunConfig
+from atlas_data.dedup.kept import Kept
 from atlas_data.rejections import Rejection
-from atlas_data.run.driver import RunPlan, run, run_folder
-from atlas_data.run.shard import ShardProcessor
+from atlas_data.run.driver import run
+from atlas_data.run.plan import RunPlan
+from atlas_data.run.shard import ShardLine
+from atlas_data.run.stages import Stages
 from atlas_data.sources.base import SourceRejection, SourceSample
 from atlas_data.sources.synthetic import SyntheticSource
+from atlas_data.store.manifest import ShardRecord
 from atlas_data.store.run import RunDir
 from atlas_data.teacher.template import TemplateTeacher
 from atlas_data.tokens import DEFAULT_VOCABULARY
+from tests.runs import run_folder
 
 PAPER_TOKENS = set(DEFAULT_VOCABULARY.tokens)
 N = 40
@@ -154,13 +159,14 @@ def test_bad_items_become_rejection_rows_and_the_batch_goes_on(tmp_path):
         good,
     ]
     config = RunConfig(n=len(items), out=str(tmp_path))
-    processor = ShardProcessor(config, "bad-items", DEFAULT_VOCABULARY, set())
+    stages = Stages(config, "bad-items", DEFAULT_VOCABULARY, Kept())
     writer = RunDir(tmp_path / "bad-items").shard_writer(0, ["sft", "rejects"])
-    stats = asyncio.run(processor.process(iter(items), TemplateTeacher(), writer))
-    record = writer.commit({"samples": stats.samples})
-    assert record["samples"] == len(items)
+    line = ShardLine(stages, TemplateTeacher(), writer)
+    record = writer.commit(asyncio.run(line.process(iter(items))))
+    assert record.samples == len(items) and record.rejected == 6 and record.kept == 1
+    assert record.reasons["empty_question"] == 1 and record.tasks[good.task] == 1
     parts = {
-        k: pq.read_table(tmp_path / "bad-items" / f).to_pylist() for k, f in record["files"].items()
+        k: pq.read_table(tmp_path / "bad-items" / f).to_pylist() for k, f in record.files.items()
     }
     reasons = {r["id"]: r["reason"] for r in parts["rejects"]}
     assert reasons == {
@@ -235,7 +241,7 @@ def test_row_groups_close_on_image_bytes_as_well_as_rows(tmp_path):
         writer = RunDir(tmp_path / name).shard_writer(0, ["sft"])
         for r in rows:
             writer.add("sft", r)
-        meta = pq.ParquetFile(tmp_path / name / writer.commit({})["files"]["sft"]).metadata
+        meta = pq.ParquetFile(tmp_path / name / writer.commit(ShardRecord(0)).files["sft"]).metadata
         return [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
 
     images = sum(1 for v in row.values() if isinstance(v, list) for x in v if is_image(x))

@@ -16,11 +16,12 @@ import pytest
 from atlas_data.config import RunConfig
 from atlas_data.inspect.query import recipe_sql
 from atlas_data.inspect.summary import summary_rows
-from atlas_data.run.driver import run, run_folder
+from atlas_data.run.driver import run
 from atlas_data.sources.local import LocalSource
 from atlas_data.store.run import open_run
 from tests.openai_server import ServerThread
 from tests.photo_corpus import Truth, write
+from tests.runs import run_folder
 
 DRAWING_TOKENS = ("<|Text|>", "<|Line|>", "<|Shape|>", "<|Arrow|>")
 

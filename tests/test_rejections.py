@@ -13,9 +13,10 @@ from PIL import Image
 
 from atlas_data.config import RunConfig
 from atlas_data.rejections import CATALOGUE, STAGES, Rejection
-from atlas_data.run.driver import run, run_folder
+from atlas_data.run.driver import run
 from tests.openai_server import ServerThread
 from tests.realdata_helpers import encode, scene
+from tests.runs import run_folder
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from atlas_data.config import RunConfig  # noqa: E402
-from atlas_data.run.driver import run, run_folder  # noqa: E402
+from atlas_data.run.driver import run  # noqa: E402
 from atlas_data.store.export import export_run  # noqa: E402
 
 # A small pixel budget keeps CPU steps fast: 50,176 px is 64 Qwen2-VL image tokens.
@@ -31,7 +31,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = RunConfig(split="both", n=24, seed=5, judges=["annotation"], out=out)
     manifest = run(config)
     assert manifest.counts.kept >= 12
-    return run_folder(config)
+    return manifest.folder
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from atlas_data.dedup.fingerprint import DEFAULT_BITS, Fingerprint
 
@@ -23,6 +23,11 @@ class Kept:
     keys: set[str] = field(default_factory=set)
     near: dict[str, list[tuple[Fingerprint, str]]] = field(default_factory=dict)
     bits: int = DEFAULT_BITS
+
+    @staticmethod
+    def key(image_sha: str, question: str) -> str:
+        """The exact-duplicate key: the input's digest and the question, normalised."""
+        return f"{image_sha}:{' '.join(question.lower().split())}"
 
     def near_duplicate_of(self, question: str, fp: Fingerprint | None) -> str | None:
         """The id of an earlier kept sample with this question whose image is the same picture."""
@@ -43,29 +48,54 @@ class Kept:
 
     @classmethod
     def of_records(
-        cls, records: Iterable[dict[str, Any]], before: int, bits: int = DEFAULT_BITS
+        cls, records: Iterable[Kept.Record], before: int, bits: int = DEFAULT_BITS
     ) -> Kept:
         """What the finished shards before ``before`` kept (the history shard ``before`` sees)."""
         kept = cls(bits=bits)
-        for r in sorted(records, key=lambda r: r["shard"]):
-            if r["shard"] < before:
+        for r in sorted(records, key=lambda r: r.shard):
+            if r.shard < before:
                 kept.merge(r)
         return kept
 
-    def merge(self, record: dict[str, Any]) -> None:
+    class Record(Protocol):
+        """What a shard's completion record says it kept."""
+
+        shard: int
+        keys: list[str]
+        near: list[list[str]]
+
+    def merge(self, record: Kept.Record) -> None:
         """Add what a shard's completion record says it kept."""
-        self.keys.update(record.get("keys", []))
-        for question, dct, gradient, sample_id in record.get("near", []):
+        self.keys.update(record.keys)
+        for question, dct, gradient, sample_id in record.near:
             self.add_near(question, Fingerprint.from_json([dct, gradient]), sample_id)
 
     def add_near(self, question: str, fp: Fingerprint, sample_id: str) -> None:
         self.near.setdefault(question, []).append((fp, sample_id))
 
-    def overlaps(self, record: dict[str, Any]) -> bool:
+    def overlaps(self, record: Kept.Record) -> bool:
         """Whether a shard kept something this history already holds (it must be redone)."""
-        if set(record.get("keys", [])) & self.keys:
+        if set(record.keys) & self.keys:
             return True
         return any(
             self.near_duplicate_of(q, Fingerprint.from_json([d, g])) is not None
-            for q, d, g, _ in record.get("near", [])
+            for q, d, g, _ in record.near
         )
+
+
+def shards_to_redo(records: Iterable[Kept.Record], bits: int = DEFAULT_BITS) -> list[int]:
+    """Shards that kept what an earlier shard also kept (the same key, or a near-duplicate
+    under the same question): redo them with all predecessors done.
+
+    A shard's kept keys are its own first occurrences minus its history (dedup decides in
+    source order), so what shards ``< k`` kept equals the in-order history for shard ``k``
+    whatever order shards finished in, and redoing only these shards with
+    :meth:`Kept.of_records` gives exactly the rows of an in-order run.
+    """
+    history = Kept(bits=bits)
+    redo: list[int] = []
+    for r in sorted(records, key=lambda r: r.shard):
+        if history.overlaps(r):
+            redo.append(r.shard)
+        history.merge(r)
+    return redo

@@ -16,7 +16,8 @@ from atlas_data.dedup.kept import Kept
 from atlas_data.explore import judge_names, proposer_names
 from atlas_data.llm.batch import Spool
 from atlas_data.llm.count import request_tokens
-from atlas_data.run.driver import RunPlan, process_shard, spool_folder
+from atlas_data.run.plan import RunPlan
+from atlas_data.run.shard import process_shard, spool_folder
 
 
 def estimate(plan: RunPlan) -> Estimate:

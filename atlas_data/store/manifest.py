@@ -3,12 +3,17 @@
 ``manifest.json`` is its JSON form, written last and atomically, so its presence says the
 run finished. :meth:`Manifest.from_json` reads older manifests too: a section they lack
 takes its empty default, and the budget's old spelling (``judge_max_side``) is understood.
+
+Beside it, :class:`ShardRecord`: what one committed shard holds (its completion record,
+the commit point of the shard), tallied from its samples as they leave. The manifest's
+counts and quality are the sum of its shards' records (:meth:`Manifest.aggregate`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import typing
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -42,10 +47,27 @@ class Counts:
     operations: dict[str, int] = field(default_factory=dict)
     tasks: dict[str, int] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, total: ShardRecord) -> Counts:
+        samples, kept = total.samples, total.kept
+        return cls(
+            samples=samples,
+            kept=kept,
+            rejected=samples - kept,
+            kept_fraction=round(kept / samples, 4) if samples else 0.0,
+            rejected_by_reason=dict(sorted(total.reasons.items())),
+            tokens=dict(total.tokens),
+            operations=dict(total.operations),
+            tasks=dict(sorted(total.tasks.items())),
+        )
+
 
 @dataclass(frozen=True)
 class Quality:
-    """What a researcher checks first (see :func:`atlas_data.run.driver.quality`)."""
+    """What a researcher checks first: how many operations a trajectory chains, how many
+    answer directly, what each proposer put forward and had chosen, what each judge said,
+    how often a chosen zoom holds the source's own evidence region, and what each source
+    (their own data, the synthetic default) produced: kept rows, direct answers, tokens."""
 
     operations_per_trajectory: dict[str, int] = field(default_factory=dict)
     mean_operations: float = 0.0
@@ -57,6 +79,36 @@ class Quality:
     evidence_containment: dict[str, Any] = field(default_factory=dict)
     # per source: kept rows, direct answers and the count of each token used
     sources: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, total: ShardRecord) -> Quality:
+        kept, chains, explored = total.kept, total.chain_lengths, total.explored
+        ops = sum(int(n) * c for n, c in chains.items())
+        proposers: dict[str, dict[str, int]] = {}
+        judges: dict[str, dict[str, int]] = {}
+        for key, count in sorted(explored.items()):
+            kind, name, what = (key.split(":") + ["", ""])[:3]
+            if kind == "proposer":
+                proposers.setdefault(name, {"proposed": 0, "chosen": 0})[what] = count
+            elif kind == "judge":
+                judges.setdefault(name, {"accept": 0, "reject": 0, "abstain": 0})[what] = count
+        known, held = explored["evidence:zooms_known"], explored["evidence:zooms_containing"]
+        chained = sum(c for n, c in chains.items() if int(n) >= 2)
+        return cls(
+            operations_per_trajectory=dict(sorted(chains.items(), key=lambda kv: int(kv[0]))),
+            mean_operations=round(ops / kept, 3) if kept else 0.0,
+            multi_operation_share=round(chained / kept, 4) if kept else 0.0,
+            direct=total.direct,
+            direct_share=round(total.direct / kept, 4) if kept else 0.0,
+            proposers=proposers,
+            judges=judges,
+            evidence_containment={
+                "zooms_with_known_evidence": known,
+                "zooms_containing_it": held,
+                "share": round(held / known, 4) if known else None,
+            },
+            sources={name: dict(sorted(c.items())) for name, c in sorted(total.sources.items())},
+        )
 
 
 @dataclass(frozen=True)
@@ -92,6 +144,99 @@ class Timing:
     wall_seconds: float | None = None
     samples_this_run: int = 0
     samples_per_second: float | None = None  # None: every shard was already done
+
+
+_TALLIES = ("reasons", "tokens", "operations", "tasks", "chain_lengths", "explored", "contaminated")
+
+
+@dataclass
+class ShardRecord:
+    """One committed shard: what its samples became, tallied as they left in source order.
+
+    ``keys`` and ``near`` are what it kept (exact keys, fingerprints: see
+    :class:`~atlas_data.dedup.kept.Kept`), so later shards, a concurrent repair and a
+    resumed run see the same history. A batch pass that deferred samples is not committed:
+    its record only says how many it ``deferred``.
+    """
+
+    shard: int
+    first: int = 0  # the source index of its first sample
+    samples: int = 0
+    kept: int = 0
+    rejected: int = 0
+    direct: int = 0
+    deferred: int = 0
+    seconds: float = 0.0
+    reasons: Counter[str] = field(default_factory=Counter)
+    tokens: Counter[str] = field(default_factory=Counter)
+    operations: Counter[str] = field(default_factory=Counter)
+    tasks: Counter[str] = field(default_factory=Counter)
+    chain_lengths: Counter[str] = field(default_factory=Counter)  # operations per kept row
+    explored: Counter[str] = field(default_factory=Counter)  # proposer:/judge: tallies
+    contaminated: Counter[str] = field(default_factory=Counter)  # rejected, by benchmark
+    # per source (the rows' ``source``): kept rows, direct answers and each token used
+    sources: dict[str, Counter[str]] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    keys: list[str] = field(default_factory=list)
+    near: list[list[str]] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def reject(self, reason: str) -> None:
+        self.samples += 1
+        self.rejected += 1
+        self.reasons[reason] += 1
+
+    def keep(
+        self,
+        task: str,
+        source: str,
+        tokens: list[str],
+        operations: list[str],
+        direct: bool,
+    ) -> None:
+        self.samples += 1
+        self.kept += 1
+        self.direct += int(direct)
+        self.tasks[task] += 1
+        self.tokens.update(tokens)
+        self.operations.update(operations)
+        self.chain_lengths[str(len(operations))] += 1
+        by_source = self.sources.setdefault(source, Counter())
+        by_source.update(kept=1, direct=int(direct))
+        by_source.update(tokens)
+
+    def add(self, other: ShardRecord) -> None:
+        """Sum ``other`` into this one (a run's totals are the sum of its shards)."""
+        for name in ("samples", "kept", "rejected", "direct", "deferred", "seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in _TALLIES:
+            getattr(self, name).update(getattr(other, name))
+        for source, tallies in other.sources.items():
+            self.sources.setdefault(source, Counter()).update(tallies)
+        self.usage.add(other.usage)
+
+    @classmethod
+    def total(cls, records: list[ShardRecord]) -> ShardRecord:
+        out = cls(shard=-1)
+        for r in records:
+            out.add(r)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        doc = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        doc["usage"] = self.usage.to_json()
+        for name in _TALLIES:
+            doc[name] = dict(doc[name])
+        doc["sources"] = {s: dict(c) for s, c in self.sources.items()}
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> ShardRecord:
+        fields = _build(cls, {k: v for k, v in doc.items() if k != "usage"}, partial=True)
+        for name in _TALLIES:
+            fields[name] = Counter(fields.get(name, {}))
+        fields["sources"] = {s: Counter(c) for s, c in fields.get("sources", {}).items()}
+        return cls(usage=Usage(**doc.get("usage", {})), **fields)
 
 
 @dataclass(frozen=True)

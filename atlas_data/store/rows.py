@@ -1,5 +1,5 @@
 """Row builders, next to the schemas they fill (``store/schemas.py``): one function per
-row type, so a column is named in exactly two places — its schema and its builder."""
+row type, so a row is built in one place and its schema says what each column holds."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def kept_rows(
     *,
     trajectory: Trajectory,
     functional: Rendered,
-    agentic: str,
+    agentic: Rendered,
     prompt: str,
     preset: str,
     vocab: Vocabulary,
@@ -101,9 +101,9 @@ def kept_rows(
                 {"role": "user", "content": prompt},
                 {"role": "assistant", "content": functional.text},
             ],
-            "agentic_messages": agentic_messages(trajectory, prompt, preset),
+            "agentic_messages": agentic_messages(agentic, prompt),
             "text": functional.text,
-            "agentic_text": agentic,
+            "agentic_text": agentic.text,
             "token_spans": spans,
             "teacher": teacher,
         }

@@ -24,9 +24,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from atlas_data.store.manifest import Manifest
+from atlas_data.atomic import atomic_write_json
+from atlas_data.store.manifest import Manifest, ShardRecord
 from atlas_data.store.schemas import REJECTS, SFT
-from atlas_data.store.writer import ShardWriter, atomic_write_json
+from atlas_data.store.writer import ShardWriter
 
 SPLIT_DIRS = ("sft", "rl", "rejects")
 DONE_DIR = "_shards"
@@ -57,18 +58,20 @@ class RunDir:
         return self.done_record(index).exists()
 
     def shard_writer(self, index: int, kinds: Iterable[str]) -> ShardWriter:
-        return ShardWriter(self, index, kinds)
+        parts = {kind: self.part(kind, index) for kind in kinds}
+        return ShardWriter(index, parts, self.done_record(index), self.root)
 
-    def record(self, index: int) -> dict[str, Any]:
+    def record(self, index: int) -> ShardRecord:
         """The completion record of a finished shard."""
-        record: dict[str, Any] = json.loads(self.done_record(index).read_text())
-        return record
+        return ShardRecord.from_json(json.loads(self.done_record(index).read_text()))
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[ShardRecord]:
+        """Every committed shard's record, in shard order."""
         folder = self.root / DONE_DIR
         if not folder.exists():
             return []
-        return [json.loads(p.read_text()) for p in sorted(folder.glob("part-*.json"))]
+        paths = sorted(folder.glob("part-*.json"))
+        return [ShardRecord.from_json(json.loads(p.read_text())) for p in paths]
 
     def clean_temporaries(self) -> int:
         """Remove temp files a crashed writer left behind (never readable as data)."""

@@ -83,7 +83,7 @@ REJECTS = pa.schema(
         ("run_id", pa.string()),
         ("task", pa.string()),
         ("source", pa.string()),
-        ("stage", pa.string()),  # load | explore | teach | verify
+        ("stage", pa.string()),  # rejections.STAGES: load, filter, explore, teach, verify, dedup
         ("reason", pa.string()),  # a stable short code, e.g. answer_mismatch
         ("detail", pa.string()),
         ("question", pa.string()),

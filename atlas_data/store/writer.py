@@ -1,4 +1,5 @@
-"""Crash-safe writing of a run's files (the layout itself is :class:`~atlas_data.store.run.RunDir`).
+"""Crash-safe writing of one shard's files. The layout is :class:`~atlas_data.store.run.RunDir`'s,
+which says where each file goes (:meth:`~atlas_data.store.run.RunDir.shard_writer`).
 
 Every file is written to a dot-prefixed temporary name in the same folder, fsynced, then
 renamed: a crash leaves at most a ``.tmp`` file that no ``*.parquet`` glob reads. A shard
@@ -8,46 +9,18 @@ was cut short and overwrites its parts under the same names: no loss, no duplica
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from atlas_data.atomic import atomic_write_json, fsync_dir
+from atlas_data.store.manifest import ShardRecord
 from atlas_data.store.schemas import ROW_SCHEMAS, with_hf_metadata
-
-if TYPE_CHECKING:
-    from atlas_data.store.run import RunDir
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def atomic_write_json(path: Path, doc: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
-
 
 # A row group is written once it holds this many rows or this many bytes of images,
 # whichever comes first: what a shard buffers (and Parquet encodes at once) stays small
@@ -75,17 +48,7 @@ def _commit(tmp: Path, path: Path) -> None:
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def write_rows(path: Path, kind: str, rows: list[dict[str, Any]]) -> int:
-    """Write rows of one row type as a Parquet file, atomically. Returns bytes written."""
-    table = pa.Table.from_pylist(rows, schema=with_hf_metadata(ROW_SCHEMAS[kind]))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
-    pq.write_table(table, tmp, compression="zstd", row_group_size=64)
-    _commit(tmp, path)
-    return path.stat().st_size
+    fsync_dir(path.parent)
 
 
 class ShardWriter:
@@ -95,11 +58,14 @@ class ShardWriter:
     Rows are encoded as they arrive, so a shard never holds all its images at once. A
     split with no rows in this shard gets no file: ``datasets`` cannot read an empty
     Parquet file, and every glob over the run must load.
+
+    ``parts``: each split's file; ``done``: the completion record; ``root``: the folder the
+    record names the files relative to (:meth:`~atlas_data.store.run.RunDir.shard_writer`).
     """
 
-    def __init__(self, run: RunDir, index: int, kinds: Iterable[str]) -> None:
-        self.run, self.index = run, index
-        self.kinds = tuple(kinds)
+    def __init__(self, index: int, parts: Mapping[str, Path], done: Path, root: Path) -> None:
+        self.index, self.parts, self.done, self.root = index, dict(parts), done, root
+        self.kinds = tuple(parts)
         self._buffers: dict[str, list[dict[str, Any]]] = {k: [] for k in self.kinds}
         self._buffered_bytes: dict[str, int] = dict.fromkeys(self.kinds, 0)
         self._writers: dict[str, pq.ParquetWriter] = {}
@@ -122,31 +88,31 @@ class ShardWriter:
             return
         schema = with_hf_metadata(ROW_SCHEMAS[kind])
         if kind not in self._writers:
-            path = self.run.part(kind, self.index)
+            path = self.parts[kind]
             path.parent.mkdir(parents=True, exist_ok=True)
             self._writers[kind] = pq.ParquetWriter(_temporary(path), schema, compression="zstd")
         self._writers[kind].write_table(pa.Table.from_pylist(rows, schema=schema))
 
-    def commit(self, record: dict[str, Any]) -> dict[str, Any]:
+    def commit(self, record: ShardRecord) -> ShardRecord:
         """Close and rename every part, then write the completion record (the commit point)."""
         files = {}
         for kind in self.kinds:
             self._flush(kind)
-            path = self.run.part(kind, self.index)
+            path = self.parts[kind]
             writer = self._writers.pop(kind, None)
             if writer is not None:
                 writer.close()
                 _commit(_temporary(path), path)
-                files[kind] = str(path.relative_to(self.run.root))
+                files[kind] = str(path.relative_to(self.root))
             elif path.exists():  # a previous attempt wrote rows this one does not have
                 path.unlink()
-        record = {**record, "shard": self.index, "files": files}
-        atomic_write_json(self.run.done_record(self.index), record)
+        record = replace(record, shard=self.index, files=files)
+        atomic_write_json(self.done, record.to_json())
         return record
 
     def abort(self) -> None:
         """Drop what was written (an exception stopped the shard): no temporary survives."""
         for kind, writer in self._writers.items():
             writer.close()
-            _temporary(self.run.part(kind, self.index)).unlink(missing_ok=True)
+            _temporary(self.parts[kind]).unlink(missing_ok=True)
         self._writers.clear()
