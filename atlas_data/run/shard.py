@@ -44,7 +44,7 @@ from atlas_data.teacher.base import Teacher
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 # An item after ``prepare``: the record (its image dropped) and what became of it.
-Prepared = tuple[SourceItem, Sample | Rejection]
+Explored = tuple[SourceItem, Sample | Rejection]
 
 
 def _stripped(item: SourceItem) -> SourceItem:
@@ -60,12 +60,12 @@ class ShardLine:
         teacher: Teacher,
         writer: ShardWriter,
         on_item: Callable[[], None] | None = None,
-        keep_prepared: bool = False,
+        keep_explored: bool = False,
     ) -> None:
         self.stages, self.teacher, self.writer, self.on_item = stages, teacher, writer, on_item
         # a batch pass: what prepare made of each item, pickled as it comes, so the next
         # pass need not explore again
-        self.prepared: dict[int, bytes] | None = {} if keep_prepared else None
+        self.explored: dict[int, bytes] | None = {} if keep_explored else None
 
     def usage(self, teacher: bool = True) -> Usage:
         """What the shard's model judges and proposers (and its teacher) spent."""
@@ -79,21 +79,21 @@ class ShardLine:
 
     def _prepare(self, i: int, entry: SourceItem, item: SourceItem) -> Sample | Rejection:
         out = self.stages.prepare(entry, self.teacher.budget)
-        if self.prepared is not None:  # before the teacher touches it
-            self.prepared[i] = pickle.dumps((item, out))
+        if self.explored is not None:  # before the teacher touches it
+            self.explored[i] = pickle.dumps((item, out))
         return out
 
-    async def process(self, entries: Iterator[SourceItem | Prepared]) -> ShardRecord:
+    async def process(self, entries: Iterator[SourceItem | Explored]) -> ShardRecord:
         loop = asyncio.get_running_loop()
         pool = ThreadPoolExecutor(max_workers=WORKERS)
         stages, record = self.stages, ShardRecord(shard=-1)
         # Items in flight: enough to keep the workers and the teacher busy, few enough
         # that memory does not grow with the shard.
         window = asyncio.Semaphore(max(2 * WORKERS, getattr(self.teacher, "concurrency", 0) or 0))
-        done: dict[int, Prepared | None] = {}  # None: deferred to a batch
+        done: dict[int, Explored | None] = {}  # None: deferred to a batch
         next_out = 0
 
-        async def handle(i: int, entry: SourceItem | Prepared) -> Prepared | None:
+        async def handle(i: int, entry: SourceItem | Explored) -> Explored | None:
             if isinstance(entry, tuple):
                 item, out = entry
             else:
@@ -110,7 +110,7 @@ class ShardLine:
                 out.rejection = verdict
             return item, out
 
-        async def one(i: int, entry: SourceItem | Prepared) -> None:
+        async def one(i: int, entry: SourceItem | Explored) -> None:
             nonlocal next_out
             done[i] = await handle(i, entry)
             if self.on_item:
@@ -143,8 +143,8 @@ class ShardLine:
         return record
 
 
-class PreparedStore:
-    """``_batches/explored/part-NNNNN.pkl``: a deferred shard's prepared items, so the pass
+class ExploredStore:
+    """``_batches/explored/part-NNNNN.pkl``: a deferred shard's explored items, so the pass
     after the batch explores nothing again. Written whole or not at all; read only by the
     same atlas-data version (a pickle is not a format to keep across releases)."""
 
@@ -154,11 +154,11 @@ class PreparedStore:
     def path(self, index: int) -> Path:
         return self.root / f"part-{index:05d}.pkl"
 
-    def save(self, index: int, prepared: dict[int, bytes]) -> None:
-        blob = pickle.dumps((__version__, [prepared[i] for i in sorted(prepared)]))
+    def save(self, index: int, explored: dict[int, bytes]) -> None:
+        blob = pickle.dumps((__version__, [explored[i] for i in sorted(explored)]))
         atomic_write_bytes(self.path(index), blob)
 
-    def load(self, index: int) -> list[Prepared] | None:
+    def load(self, index: int) -> list[Explored] | None:
         path = self.path(index)
         if not path.exists():
             return None
@@ -199,7 +199,7 @@ def process_shard(
         else build_teacher(config.teacher, config.teacher_options, config.budget())
     )
     batching = plan.deferring and not plan.estimating
-    store = PreparedStore(plan.run_dir.root)
+    store = ExploredStore(plan.run_dir.root)
     saved = store.load(index) if batching else None
     entries: Iterator[Any] = (
         iter(saved) if saved is not None else source_items(plan.source, start, stop)
@@ -207,7 +207,7 @@ def process_shard(
     if plan.deferring:
         teach.defer(BatchState.load(plan.run_dir.root / "_batches" / "state.json").failed)
     writer = plan.run_dir.shard_writer(index, (*config.kinds(), "rejects"))
-    line = ShardLine(stages, teach, writer, on_item, keep_prepared=batching and saved is None)
+    line = ShardLine(stages, teach, writer, on_item, keep_explored=batching and saved is None)
 
     async def go() -> ShardRecord:
         try:
@@ -225,8 +225,8 @@ def process_shard(
         raise
     if plan.deferring and (record.deferred or plan.estimating):
         writer.abort()  # redone in the next pass, with the batch's answers in the cache
-        if line.prepared is not None:
-            store.save(index, line.prepared)
+        if line.explored is not None:
+            store.save(index, line.explored)
         Spool(spool_folder(plan)).write(index, teach.deferred)
         return ShardRecord(shard=index, deferred=record.deferred)
     record.first, record.seconds = start, round(time.perf_counter() - t0, 3)
