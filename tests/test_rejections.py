@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from atlas_data.config import RunConfig
 from atlas_data.rejections import CATALOGUE, STAGES, Rejection
@@ -55,8 +55,8 @@ def test_every_code_written_in_the_source_is_catalogued():
 
 def test_a_run_through_every_stage_writes_only_catalogued_codes(tmp_path, monkeypatch):
     """Load (a broken file, an empty question), explore (nothing to try), teach (a malformed
-    answer) and verify (the teacher, not told the answer, answers wrongly): every row's
-    reason is in the catalogue, at one of its stages."""
+    answer), verify (the teacher, not told the answer, answers wrongly) and dedup (the same
+    sample twice): every row's reason is in the catalogue, at one of its stages."""
     root = tmp_path / "photos"
     root.mkdir()
     (root / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
@@ -86,6 +86,16 @@ def test_a_run_through_every_stage_writes_only_catalogued_codes(tmp_path, monkey
     (bench / "b.png").write_bytes(encode(img))
     (root / "b.png").write_bytes(encode(img))
     records.append({"image": "b.png", "question": "Which code is on it?", "answer": code})
+    # the stand-in, not told the answer, says "unknown": right for this tag, so kept once, and
+    # the same sample again is a duplicate
+    img, (x0, y0, _, _), _ = scene(77)
+    box = [x0, y0, x0 + 50, y0 + 18]
+    ImageDraw.Draw(img).rectangle(box, fill="white")
+    ImageDraw.Draw(img).text((x0 + 4, y0 + 4), "UNKNOWN", fill="black")
+    (root / "twice.png").write_bytes(encode(img))
+    question = "Which word is printed on the small tag?"
+    twice = {"image": "twice.png", "question": question, "answer": "unknown", "bbox": box}
+    records += [twice, twice]
     (root / "q.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     with ServerThread() as server:
@@ -107,11 +117,11 @@ def test_a_run_through_every_stage_writes_only_catalogued_codes(tmp_path, monkey
             out=str(tmp_path / "runs"),
         )
         manifest = run(config)
-    assert manifest.counts.kept == 0
+    assert manifest.counts.kept == 1
     rows = duckdb.sql(
         f"select stage, reason from '{run_folder(config)}/rejects/*.parquet'"
     ).fetchall()
-    assert len(rows) == len(records)
+    assert len(rows) == len(records) - 1
     for stage, reason in rows:
         assert reason in CATALOGUE and stage in CATALOGUE[reason].stages, (stage, reason)
     assert {stage for stage, _ in rows} == set(STAGES)
