@@ -13,6 +13,7 @@ and finds its image and question columns under the names a source looks for
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,23 +41,35 @@ def read_table(path: str) -> Table:
         if isinstance(rows, datasets.DatasetDict):  # pragma: no cover - load_hf picks a split
             rows = next(iter(rows.values()))
         names = list(rows.column_names)
-        image_col = next((c for c in CANDIDATES["image"] if c in names), None)
-        if image_col and isinstance(rows.features[image_col], datasets.Image):
-            rows = rows.cast_column(image_col, datasets.Image(decode=False))
+        for col in image_columns(names):
+            feature = rows.features[col]
+            if isinstance(feature, datasets.Image):
+                rows = rows.cast_column(col, datasets.Image(decode=False))
+            elif isinstance(getattr(feature, "feature", None), datasets.Image):  # a list
+                list_type: Any = type(feature)
+                rows = rows.cast_column(col, list_type(datasets.Image(decode=False)))
         digest = hashlib.sha256(
             b"".join(hashlib.sha256(f.read_bytes()).digest() for f in files_under(p))
             if p.exists()
             else str(getattr(rows, "_fingerprint", path)).encode()
         ).hexdigest()
         base = p if p.is_dir() else p.parent
-    image = next((c for c in CANDIDATES["image"] if c in names), None)
+    images = image_columns(names)
     question = next((c for c in CANDIDATES["question"] if c in names), None)
-    if image is None:
+    if not images:
         raise ValueError(
             f"--decontaminate {path}: no image column; columns are {names} "
-            f"(expected one of {CANDIDATES['image']})"
+            f"(expected one of {CANDIDATES['image']}, image_1..., or image_list)"
         )
-    return Table(rows, image, question, digest, base)
+    return Table(rows, images, question, digest, base)
+
+
+def image_columns(names: list[str]) -> tuple[str, ...]:
+    """Every column that holds a benchmark's images: the first a source would read, and
+    numbered or listed ones (BLINK's ``image_1`` … ``image_4``, MuirBench's ``image_list``)."""
+    first = next((c for c in CANDIDATES["image"] if c in names), None)
+    more = [c for c in names if re.fullmatch(r"image_(\d+|list)", c) and c != first]
+    return tuple(([first] if first else []) + more)
 
 
 def benchmark_index(path: str, cache: Path = CACHE_DIR) -> Benchmark:

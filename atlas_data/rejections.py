@@ -43,7 +43,7 @@ _REASONS = (
     Reason(
         "high_bit_depth", ("load",), "A 16-bit or float image refused by high_bit_depth=reject."
     ),
-    Reason("multiple_images", ("load",), "The record holds several images; a sample has one."),
+    Reason("too_many_images", ("load",), "More images than a sample may show (8)."),
     Reason("empty_file", ("load",), "The image file has zero bytes."),
     Reason("zero_size", ("load",), "The image has no pixels."),
     Reason(

@@ -61,7 +61,7 @@ def requests_for(n: int, side: int) -> list[TeachRequest]:
                 question=base.question,
                 answer=base.answer,
                 choices=None,
-                image=variant,
+                images=[variant],
                 steps=[ChosenStep(op, result, judgement)],
                 preset="atlas",
             )

@@ -374,8 +374,12 @@ async def respond(state: StandIn, raw: bytes, rec: dict[str, Any]) -> tuple[int,
         content = await asyncio.to_thread(ground, images[-1])
     elif images and text.startswith("You point at"):
         content = await asyncio.to_thread(point, images[-1], text)
-    elif images:
-        content = await asyncio.to_thread(read_answer, images[-1], state.min_line_px)
+    elif images:  # the first image that reads (a question over several images: any of them)
+        content = "unknown"
+        for img in images:
+            content = await asyncio.to_thread(read_answer, img, state.min_line_px)
+            if content != "unknown":
+                break
     else:
         content = "unknown"
     finish, refusal = "stop", None

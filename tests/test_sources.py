@@ -369,16 +369,18 @@ def test_hf_hostile_bytes_and_relative_paths(tmp_path):
     assert got == expected
 
 
-def test_hf_images_list_column_takes_the_single_image(tmp_path):
+def test_hf_images_list_column_reads_one_to_eight_images_in_order(tmp_path):
     import datasets
 
     img, box, code = scene(5)
+    other, _, _ = scene(6)
+    two = [{"bytes": encode(img), "path": "a.png"}, {"bytes": encode(other), "path": "b.png"}]
     ds = datasets.Dataset.from_dict(
         {
-            "images": [[{"bytes": encode(img), "path": "a.png"}], [], [{"bytes": encode(img)}] * 2],
-            "question": ["One image?", "No image?", "Two images?"],
-            "answer": [code] * 3,
-            "bbox": [box] * 3,
+            "images": [two[:1], [], two, [two[0]] * 9],
+            "question": ["One image?", "No image?", "Two images?", "Nine images?"],
+            "answer": [code] * 4,
+            "bbox": [box] * 4,
         },
         features=datasets.Features(
             {
@@ -390,9 +392,13 @@ def test_hf_images_list_column_takes_the_single_image(tmp_path):
         ),
     )
     ds.save_to_disk(str(tmp_path / "ds"))
-    items = list(HFSource.from_options({"dataset": str(tmp_path / "ds")}))
-    assert isinstance(items[0], SourceSample) and items[0].answer == code
-    assert [i.rejection.reason for i in items[1:]] == ["multiple_images"] * 2  # type: ignore[union-attr]
+    one, empty, pair, nine = HFSource.from_options({"dataset": str(tmp_path / "ds")})
+    assert isinstance(one, SourceSample) and one.answer == code and len(one.images) == 1
+    assert isinstance(pair, SourceSample) and pair.images == [encode(img), encode(other)]
+    assert pair.id != one.id  # the second image is part of what the sample is
+    assert pair.needs and all(n.image == 0 for n in pair.needs)  # a bare box: the first image
+    assert isinstance(empty, SourceRejection) and empty.rejection.reason == "missing_image"
+    assert isinstance(nine, SourceRejection) and nine.rejection.reason == "too_many_images"
 
 
 def _many_records(tmp_path: Path, count: int) -> tuple[Path, Path]:

@@ -34,19 +34,19 @@ def test_explore_encodes_once_and_drops_the_pixels():
     s = loaded()
     st = stages()
     out = st.filter(s)
-    assert out is s and s.fingerprint is not None
+    assert out is s and len(s.fingerprints) == 1
     out = st.explore(s, None)
     assert isinstance(out, Sample)
-    assert out.pixels is None and out.image is not None and out.image["bytes"]
+    assert not out.pixels and len(out.images) == 1 and out.images[0]["bytes"]
     assert len(out.observations) == len(out.steps) == len(out.operations)
 
 
 def test_dedup_refuses_an_exact_and_a_near_duplicate_with_its_own_stage():
     s = loaded()
-    s.fingerprint = fingerprint(s.pixels)  # type: ignore[arg-type]
+    s.fingerprints = [fingerprint(s.pixels[0])]
     kept = Kept()
     assert stages(kept).dedup(s) is s  # nothing kept yet: it passes
-    kept.add(s.key, s.near_key, s.fingerprint, "first")
+    kept.add(s.key, zip(s.near_keys, s.fingerprints, strict=True), "first")
     exact = stages(kept).dedup(s)
     assert isinstance(exact, Rejection) and (exact.reason, exact.stage) == ("duplicate", "dedup")
     s.sha = "another-encoding-of-the-same-picture"

@@ -17,7 +17,7 @@ IMG = Image.new("RGB", (64, 48))
 
 
 def request(steps: list[ChosenStep], direct: dict | None = None, sid: str = "s1") -> TeachRequest:
-    return TeachRequest(sid, "vqa", "What is it?", "7", None, None, steps, "atlas", direct)
+    return TeachRequest(sid, "vqa", "What is it?", "7", None, [], steps, "atlas", direct)
 
 
 def step(name: str, params: dict, evidence: dict) -> ChosenStep:

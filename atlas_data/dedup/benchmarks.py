@@ -51,12 +51,13 @@ _WORD = re.compile(r"[0-9a-z]+")
 
 @dataclass
 class Table:
-    """A benchmark table as its reader opened it: its rows, the column holding the image
-    (bytes, ``{bytes, path}``, a path relative to ``base``, or base64) and the question
+    """A benchmark table as its reader opened it: its rows, the columns holding its images
+    (bytes, ``{bytes, path}``, a path relative to ``base``, base64, or a list of these: a
+    benchmark of several images per question has every one indexed) and the question
     (``None``: no question column), and the SHA-256 that names its content."""
 
     rows: Iterable[Mapping[str, Any]]
-    image: str
+    images: tuple[str, ...]  # every column holding an image (or a list of images)
     question: str | None
     digest: str
     base: Path
@@ -120,13 +121,18 @@ class Benchmark:
         return f"question {k} of {self.path} ({share}): {self.questions[k][:120]!r}"
 
 
+# What an index holds changed (v2: every image of a row, not its first): older caches are
+# not read.
+INDEX_VERSION = "v2"
+
+
 def load(path: str, read_table: ReadTable, cache: Path = CACHE_DIR) -> Benchmark:
     """The benchmark at ``path``, from the cache when its files are unchanged; a table (not
     a folder of images) is opened with ``read_table``."""
-    note = cache / f"stat-{_stat_key(path)}.json"
+    note = cache / f"stat-{INDEX_VERSION}-{_stat_key(path)}.json"
     if note.exists():
         content = json.loads(note.read_text())["content_hash"]
-        cached = cache / f"{content}.npz"
+        cached = cache / f"{content}.{INDEX_VERSION}.npz"
         if cached.exists():
             return _read(path, content, cached)
     images, questions, content = _scan(path, read_table)
@@ -140,9 +146,9 @@ def load(path: str, read_table: ReadTable, cache: Path = CACHE_DIR) -> Benchmark
         labels=np.array([label for label, _ in images], dtype=str),
         questions=np.array(questions, dtype=str),
     )
-    atomic_write_bytes(cache / f"{content}.npz", buf.getvalue())
+    atomic_write_bytes(cache / f"{content}.{INDEX_VERSION}.npz", buf.getvalue())
     atomic_write_json(note, {"path": path, "content_hash": content})
-    return _read(path, content, cache / f"{content}.npz")
+    return _read(path, content, cache / f"{content}.{INDEX_VERSION}.npz")
 
 
 def _read(path: str, content: str, file: Path) -> Benchmark:
@@ -217,10 +223,13 @@ def _scan_folder(root: Path) -> Scanned:
 def _scan_table(path: str, table: Table) -> Scanned:
     images, questions = [], []
     for k, row in enumerate(table.rows):
-        data = _image_bytes(row.get(table.image), table.base)
-        img = _open(data) if data else None
-        if img is not None:
-            images.append((f"row {k}", variants(img)))
+        values = [v for col in table.images for v in _listed(row.get(col))]
+        for j, value in enumerate(values):
+            data = _image_bytes(value, table.base)
+            img = _open(data) if data else None
+            if img is not None:
+                images.append((f"row {k}" if len(values) == 1 else f"row {k} image {j + 1}",
+                               variants(img)))  # fmt: skip
         if table.question and row.get(table.question):
             questions.append(str(row[table.question]))
     if not images and not questions:
@@ -228,11 +237,16 @@ def _scan_table(path: str, table: Table) -> Scanned:
     return images, questions, table.digest
 
 
+def _listed(value: Any) -> list[Any]:
+    """A cell's images: a list of them, or one (an empty cell: none)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 def _image_bytes(value: Any, base: Path) -> bytes | None:
-    """An image column's value as bytes: raw, a ``{bytes, path}`` struct, a path next to
-    the table, or base64."""
-    if isinstance(value, list) and value:
-        value = value[0]
+    """One image value as bytes: raw, a ``{bytes, path}`` struct, a path next to the
+    table, or base64."""
     if isinstance(value, dict):
         if value.get("bytes"):
             return bytes(value["bytes"])

@@ -36,9 +36,10 @@ class Kept:
         same = (i for other, i in self.near.get(question, ()) if fp.same(other, self.bits))
         return next(same, None)
 
-    def add(self, key: str, question: str, fp: Fingerprint | None, sample_id: str) -> None:
+    def add(self, key: str, near: Iterable[tuple[str, Fingerprint]], sample_id: str) -> None:
+        """A kept sample: its exact key, and each image's fingerprint under its near key."""
         self.keys.add(key)
-        if fp is not None:
+        for question, fp in near:
             self.add_near(question, fp, sample_id)
 
     @staticmethod

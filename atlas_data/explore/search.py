@@ -119,18 +119,20 @@ def _screen(judge: Any, sample: SourceSample, canvas: Image.Image, op: Operation
 
 def _step(
     sample: SourceSample,
-    canvas: Image.Image,
+    canvases: Sequence[Image.Image],
     proposals: list[Proposal],
     judges: Sequence[Judge],
     counts: Counter[str],
 ) -> tuple[Tried | None, list[Tried]]:
-    """The chosen candidate of one step (or ``None``) and every candidate tried."""
+    """The chosen candidate of one step (or ``None``) and every candidate tried; each
+    candidate runs on the canvas of the image it names."""
     tried, pending = [], []
     for proposal in proposals:
         t = Tried(proposal)
         tried.append(t)
         counts[f"proposer:{proposal.proposer}:proposed"] += 1
         waiting = False
+        canvas = canvases[proposal.op.index]
         for j in judges:
             v = _screen(j, sample, canvas, proposal.op)
             if v is ...:
@@ -144,6 +146,7 @@ def _step(
             pending.append(t)
     pending.sort(key=Tried.rank)
     for t in pending[:PIXEL_TRIALS]:
+        canvas = canvases[t.proposal.op.index]
         try:
             t.result = t.proposal.op.apply(canvas)
         except ValueError as exc:
@@ -168,21 +171,28 @@ def _step(
 def _proposals(
     sample: SourceSample,
     need: Need | None,
-    frame: Frame,
+    frames: Sequence[Frame],
     proposers: Sequence[Proposer],
-    canvas: Image.Image,
+    canvases: Sequence[Image.Image],
     seed: int,
     origin: str = "boxes",
 ) -> list[Proposal]:
     """The step's candidates: its need and its variants (credited to ``origin``: the
     source's annotations, or the proposer that pointed), and, where a zoom is wanted or
-    nothing is known, every free proposer's."""
+    nothing is known, every free proposer's on every image (or on the need's own)."""
     out: list[Proposal] = []
+    several = len(canvases) > 1
+    named = (lambda k: k) if several else (lambda k: None)
     if need is not None:
-        out += [Proposal(op, origin) for op in need_proposals(need, frame, sample, seed)]
+        k = need.image
+        ops = need_proposals(need, frames[k], sample, seed, named(k))
+        out += [Proposal(op, origin) for op in ops]
     if need is None or need.op == "zoom":
-        for p in proposers:
-            out += [Proposal(op, p.name) for op in p.propose(sample, canvas)]
+        where = range(len(canvases)) if need is None else [need.image]
+        for k in where:
+            for p in proposers:
+                ops = p.propose(sample, canvases[k])
+                out += [Proposal(replace(op, image=named(k)), p.name) for op in ops]
     seen: set[str] = set()
     unique = []
     for prop in out:  # the same operation from two proposers is one candidate
@@ -195,21 +205,25 @@ def _proposals(
 
 def explore(
     sample: SourceSample,
-    image: Image.Image,
+    image: Image.Image | Sequence[Image.Image],
     judges: Sequence[Judge],
     vocab: Vocabulary,
     seed: int,
     proposers: Sequence[Proposer],
     budget: Budget,
 ) -> ExploreResult:
-    """The chain of helpful operations for ``sample``, or why there is none. Each need is
-    first completed at the run's ``budget`` by its operation's spec."""
-    out = ExploreResult()
+    """The chain of helpful operations for ``sample`` (its image, or its images in order),
+    or why there is none. Each need is first completed at the run's ``budget`` by its
+    operation's spec. When the needs the question's intent put first find no help, the
+    other operations its annotations allow (:attr:`SourceSample.alternatives`) are tried in
+    turn: intent orders the candidates, the help rules decide."""
+    images = [image] if isinstance(image, Image.Image) else list(image)
     needs: list[Need | None] = list(sample.needs) or ([None] if proposers else [])
     if not needs:
         detail = "the sample has no annotated needs and no proposer ran (--proposer scan...)"
         return ExploreResult(rejection=Rejection("no_candidates", detail, "explore"))
-    missing = sorted({n.op for n in sample.needs if n.op not in vocab.by_name})
+    chains = [sample.needs, *sample.alternatives]
+    missing = sorted({n.op for chain in chains for n in chain if n.op not in vocab.by_name})
     if missing:
         detail = f"the sample needs {missing}, which the vocabulary {vocab.name!r} lacks"
         return ExploreResult(rejection=Rejection("operation_not_in_vocabulary", detail, "explore"))
@@ -217,22 +231,51 @@ def explore(
     if not sample.needs:  # nothing annotated: a proposer may point at what to draw
         for p in proposers:
             point = getattr(p, "annotate", None)
-            pointed = point(sample, image) if callable(point) else []
+            pointed = point(sample, images[0]) if callable(point) and len(images) == 1 else []
             if pointed:
                 sample, origin = replace(sample, needs=pointed), p.name
+                chains = [pointed]
                 break
-    sample = complete_needs(sample, image.size, budget)
-    needs = list(sample.needs) or [None]
-    canvas, frame = image, Frame(image.size)
+    first: ExploreResult | None = None
+    counts: Counter[str] = Counter()
+    for chain in chains:
+        at = complete_needs(replace(sample, needs=chain), [im.size for im in images], budget)
+        out = _chain(at, images, judges, seed, proposers, origin)
+        counts.update(out.counts)
+        if out.rejection is None:
+            out.counts = counts
+            return out
+        first = first or out
+    assert first is not None
+    first.counts = counts
+    return first
+
+
+def _chain(
+    sample: SourceSample,
+    images: list[Image.Image],
+    judges: Sequence[Judge],
+    seed: int,
+    proposers: Sequence[Proposer],
+    origin: str,
+) -> ExploreResult:
+    """One chain of needs, step by step; each image keeps its own canvas and frame, and a
+    step runs on the latest canvas of the image it names."""
+    out = ExploreResult()
+    needs: list[Need | None] = list(sample.needs) or [None]
+    canvases = list(images)
+    frames = [Frame(im.size) for im in images]
     for i, need in enumerate(needs):
         # judges see the step's own need, in the pixels of the canvas it runs on
-        here = need_in(frame, need) if need is not None else None
+        here = need_in(frames[need.image], need) if need is not None else None
         at = replace(sample, needs=[here]) if here is not None else sample
-        proposals = _proposals(at, here, frame, proposers, canvas, seed, origin)
-        chosen, tried = _step(at, canvas, proposals, judges, out.counts)
+        if len(canvases) > 1:  # judges and proposers that ask a model show it every image
+            at = replace(at, image=canvases[0], more_images=list(canvases[1:]))
+        proposals = _proposals(at, here, frames, proposers, canvases, seed, origin)
+        chosen, tried = _step(at, canvases, proposals, judges, out.counts)
         if chosen is None or chosen.result is None:
             if i == 0:
-                out.direct = _direct(sample, image, judges)
+                out.direct = _direct(sample, images, judges)
             tried.sort(key=lambda t: (t.result is None, Tried.rank(t)))
             kinds = ", ".join(sorted({p.op.name for p in proposals})) or "none"
             refusals = Counter(
@@ -252,23 +295,30 @@ def explore(
             return out
         verdict = chosen.verdict
         assert verdict is not None
+        op = chosen.proposal.op
+        k = op.index
         out.steps.append(
-            ChosenStep(chosen.proposal.op, chosen.result, verdict, chosen.proposal.proposer, frame)
+            ChosenStep(op, chosen.result, verdict, chosen.proposal.proposer, frames[k])
         )
-        frame = chosen.proposal.op.reframe(frame, chosen.result.size)
-        canvas = chosen.result
+        frames[k] = op.reframe(frames[k], chosen.result.size)
+        canvases[k] = chosen.result
     _containment(sample, out)
     return out
 
 
-def complete_needs(sample: SourceSample, size: tuple[int, int], budget: Budget) -> SourceSample:
-    """``sample`` with every need's parameters completed at ``budget`` by its spec."""
-    ctx = MatchContext(size, budget)
-    done = [
-        m
-        for n in sample.needs
-        for m in (specs()[n.op].complete(n, ctx) if n.op in specs() else [n])
-    ]
+def complete_needs(
+    sample: SourceSample, sizes: tuple[int, int] | Sequence[tuple[int, int]], budget: Budget
+) -> SourceSample:
+    """``sample`` with every need's parameters completed at ``budget`` by its spec, on the
+    size of the image it names (``sizes``: one size, or one per image)."""
+    every = [sizes] if isinstance(sizes, tuple) else list(sizes)
+    done = []
+    for n in sample.needs:
+        if n.op not in specs():
+            done.append(n)
+            continue
+        ctx = MatchContext(every[n.image], budget)
+        done += [replace(m, image=n.image) for m in specs()[n.op].complete(n, ctx)]
     return replace(sample, needs=done)
 
 
@@ -284,12 +334,18 @@ def _containment(sample: SourceSample, out: ExploreResult) -> None:
 
 
 def _direct(
-    sample: SourceSample, image: Image.Image, judges: Sequence[Judge]
+    sample: SourceSample, images: Sequence[Image.Image], judges: Sequence[Judge]
 ) -> dict[str, Any] | None:
-    """The first judge's proof that the answer is right with no operation, if any."""
-    for j in judges:
-        direct = getattr(j, "direct", None)
-        proof = direct(sample, image) if callable(direct) else None
-        if proof is not None:
-            return {"judge": j.name, **proof}
+    """The first judge's proof that the answer is right with no operation, if any: on the
+    image the needs name (all on one image), else on each image in turn."""
+    where = sorted({n.image for n in sample.needs}) or range(len(images))
+    if len(where) > 1:
+        return None  # needs on several images: no one image proves the answer
+    for k in where:
+        at = replace(sample, needs=[n for n in sample.needs if n.image == k])
+        for j in judges:
+            direct = getattr(j, "direct", None)
+            proof = direct(at, images[k]) if callable(direct) else None
+            if proof is not None:
+                return {"judge": j.name, **proof, **({"image": k} if len(images) > 1 else {})}
     return None

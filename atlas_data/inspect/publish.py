@@ -180,6 +180,11 @@ def dataset_card(
         *[f"| token `{_md(t)}` | {n} |" for t, n in counts.tokens.items()],
         *[f"| operation `{o}` | {n} |" for o, n in counts.operations.items()],
         *[f"| task `{_md(t)}` | {n} |" for t, n in counts.tasks.items()],
+        *[
+            f"| {kind} rows showing {k} image{'s' if k > 1 else ''} | {n} |"
+            for kind, c in configs.items()
+            for k, n in c.get("images", {}).items()
+        ],
         "",
         "## Features",
         "",
@@ -189,7 +194,10 @@ def dataset_card(
         lines.append(f"- **{kind}**: {cols}")
     lines += [
         "",
-        "Image columns (`images`, `observations`) decode to PIL images.",
+        "Image columns (`images`, `observations`) decode to PIL images. `images` holds every "
+        "input image of a sample, in order: a sample may show several (Image 1 to Image N), "
+        "and its user turn carries one `<image>` per image, in that order. An operation's "
+        '`params` name the image it acted on (`"image": k`, from 0) when there are several.',
         "",
         "## Generation config",
         "",
@@ -257,11 +265,13 @@ def build_folder(
                     shutil.copyfileobj(fin, fout)
                 size += target.stat().st_size
             ((rows,),) = opened.sql(f"SELECT count(*) FROM {kind}")[1]
+            per = opened.sql(f"SELECT len(images), count(*) FROM {kind} GROUP BY 1 ORDER BY 1")
             configs[kind] = {
                 "rows": rows,
                 "files": len(paths),
                 "bytes": size,
                 "features": _features(paths[0], kind),
+                "images": {int(n): int(k) for n, k in per[1]},  # rows by images per sample
             }
         rejects = [
             (str(s), str(r), int(n))

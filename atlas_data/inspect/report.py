@@ -235,14 +235,18 @@ def gallery_rows(run: Run, n: int) -> list[dict[str, Any]]:
 
 
 def _gallery_item(row: dict[str, Any], vocab: Vocabulary, thumb_side: int, index: int) -> str:
-    source = _decode((row["images"] or [None])[0])
+    inputs = [_decode(img) for img in row["images"] or []]
     pics, notes = [], []
     ops = row["operations"] or []
     observations = row.get("observations") or []
-    if source is not None:
-        pics.append((data_url(source, thumb_side), "source image"))
+    for j, img in enumerate(inputs):
+        if img is not None:
+            caption = "source image" if len(inputs) == 1 else f"image {j + 1} of {len(inputs)}"
+            pics.append((data_url(img, thumb_side), caption))
     for k, op in enumerate(ops):
         name, params = op["name"], json.loads(op["params"] or "{}")
+        j = int(params.pop("image", 0) or 0)  # which input it acted on
+        source = inputs[j] if j < len(inputs) else None
         label = f"{html.escape(op['token'] or '')} {html.escape(name)}"
         if source is None:
             notes.append(f"operation {k + 1}: no source image stored")

@@ -17,7 +17,7 @@ import random
 import threading
 import time
 import typing
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Self, TypeVar
 
@@ -110,6 +110,16 @@ class Prompt:
         digest = image_digest(img, self.max_side)
         self.images[digest] = img
         return image_part(f"sha256:{digest}")
+
+    def add_images(self, images: Sequence[Image.Image]) -> list[dict[str, Any]]:
+        """Content parts for a sample's images: one as it is; several labelled "Image 1:"
+        … "Image N:", in order, the way the teacher and the trainee see them."""
+        if len(images) == 1:
+            return [self.add_image(images[0])]
+        parts: list[dict[str, Any]] = []
+        for k, img in enumerate(images, start=1):
+            parts += [{"type": "text", "text": f"Image {k}:"}, self.add_image(img)]
+        return parts
 
     def materialize(self) -> list[dict[str, Any]]:
         """The messages with each ``sha256:`` placeholder replaced by its data URL (CPU work)."""

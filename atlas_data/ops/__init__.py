@@ -45,10 +45,22 @@ def spec_of(name: str) -> OpSpec:
 
 @dataclass(frozen=True)
 class Operation:
-    """One concrete operation: a vocabulary operation name and its parameters."""
+    """One concrete operation: a vocabulary operation name and its parameters, and in a
+    sample of several images, which one it acts on (``None``: the sample has one image)."""
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    image: int | None = None
+
+    @property
+    def index(self) -> int:
+        """The image it acts on, counting from 0."""
+        return self.image or 0
+
+    def arguments(self) -> dict[str, Any]:
+        """Its parameters as a call names them: the image first, when there are several."""
+        named = {"image": self.image} if self.image is not None else {}
+        return {**named, **self.params}
 
     def apply(self, image: Image.Image) -> Image.Image:
         spec = spec_of(self.name)
@@ -62,12 +74,12 @@ class Operation:
         return spec_of(self.name).reframe(dict(self.params), frame, size)
 
     def params_json(self) -> str:
-        return json.dumps(dict(self.params), sort_keys=True, separators=(",", ":"))
+        return json.dumps(self.arguments(), sort_keys=True, separators=(",", ":"))
 
     def call_json(self) -> str:
         """The explicit (agentic) tool call, as a model would emit it."""
         return json.dumps(
-            {"name": self.name, "arguments": dict(self.params)}, separators=(", ", ": ")
+            {"name": self.name, "arguments": self.arguments()}, separators=(", ", ": ")
         )
 
 

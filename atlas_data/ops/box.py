@@ -27,6 +27,9 @@ def variants(params: dict[str, Any], ctx: ProposeContext) -> list[dict[str, Any]
 
 
 MAX_SHARE = 0.5  # a box over more of the image than this localises nothing
+# A change between two pictures over less than this share of one is missed by comparing
+# them at a glance; a larger one is the first thing seen.
+CHANGE_SHARE = 0.04
 # Regions compared by eye: within 20 % of each other in size, and at least half a region's
 # size apart (they cannot be laid side by side at a glance).
 CLOSE = 0.8
@@ -35,6 +38,7 @@ RULES = {
     "compare": f"boxes help when the regions compared are within {1 - CLOSE:.0%} of each "
     f"other in size and at least {APART:g} of a region apart",
     "localise": "a box helps when the region is small at the budget (under twice the reading size)",
+    "change": f"a box helps when the change covers under {CHANGE_SHARE:.0%} of the picture",
 }
 
 
@@ -63,6 +67,11 @@ def helps(need: Need, ctx: MatchContext, image: Image.Image) -> Match | None:
             f"regions {ratio:.0%} alike in size" if ratio < CLOSE else "regions side by side"
         ) + " are compared at a glance"
         return ruled(ratio >= CLOSE and gap >= APART, RULES[kind], numbers, why, need.reveals)
+    if kind == "change":
+        share = float(m["image_share"])
+        why = f"a change over {share:.1%} of the picture is seen at a glance"
+        numbers = {"image_share": round(share, 4)}
+        return ruled(share < CHANGE_SHARE, RULES[kind], numbers, why, need.reveals)
     if kind == "localise" and need.detail_px is not None:
         at_budget = round(need.detail_px * ctx.scale, 1)
         why = f"a region {at_budget} px across at the budget is found without a box"
@@ -92,5 +101,9 @@ SPEC = OpSpec(
             "Let me outline each of the regions being compared.",
         ),
         "localise": ("The starting region is small, so I will box it first.",),
+        "change": (
+            "Comparing the two images, I will box the region that differs.",
+            "Let me outline the part of this image that is not the same in the other.",
+        ),
     },
 )

@@ -24,6 +24,8 @@ from atlas_data.ops.spec import (
 MAX_POINTS = 256
 POINTS = Points(MAX_POINTS)
 NUMBERED = Param({"type": "boolean", "default": True})
+# Numbering starts here: a count over several images numbers on from the previous image.
+FIRST = Param({"type": "integer", "minimum": 1, "default": 1})
 GLANCE = 4  # objects seen at a glance (subitizing): past this, numbered marks keep the count
 RULE = (
     f"numbered marks help a count of more than {GLANCE} objects, or of objects closer "
@@ -31,19 +33,23 @@ RULE = (
 )
 
 
-def apply(img: Image.Image, points: Any, color: Any = "red", numbered: Any = True) -> Image.Image:
-    """A dot on each point, numbered 1..n so the marks can be counted."""
+def apply(
+    img: Image.Image, points: Any, color: Any = "red", numbered: Any = True, first: Any = 1
+) -> Image.Image:
+    """A dot on each point, numbered ``first``.. so the marks can be counted."""
     if not isinstance(points, Sequence) or isinstance(points, str) or not points:
         raise ValueError("points must be a non-empty list of [x, y]")
     if len(points) > MAX_POINTS:
         raise ValueError(f"at most {MAX_POINTS} points, got {len(points)}")
     pts = [check_point(p, img, f"points[{i}]") for i, p in enumerate(points)]
     rgb = check_color(color)
+    if isinstance(first, bool) or not isinstance(first, int) or first < 1:
+        raise ValueError(f"first must be a whole number from 1, got {first!r}")
     r = max(3, round(min(img.size) / 120))
     f = font(max(10, 3 * r))
     out = img.copy()
     d = ImageDraw.Draw(out)
-    for i, (x, y) in enumerate(pts, start=1):
+    for i, (x, y) in enumerate(pts, start=first):
         d.ellipse((x - r, y - r, x + r, y + r), fill=rgb, outline=(255, 255, 255))
         if numbered:
             d.text(
@@ -107,7 +113,7 @@ def helps(need: Need, ctx: MatchContext, image: Image.Image) -> Match | None:
     """Marks help past what is seen at a glance, or on objects small at the budget."""
     if purpose(need) != "count":
         return None
-    n = len(need.params["points"])
+    n = int((need.measure or {}).get("count") or len(need.params["points"]))  # all images'
     spacing = need.detail_px
     at_budget = round(spacing * ctx.scale, 2) if spacing is not None else None
     crowded = spacing is not None and ctx.small(spacing)
@@ -120,7 +126,7 @@ SPEC = OpSpec(
     name="point_mark",
     category="text",
     meaning="Mark and number one or more points, e.g. the objects being counted.",
-    params={"points": POINTS, "color": COLOR, "numbered": NUMBERED},
+    params={"points": POINTS, "color": COLOR, "numbered": NUMBERED, "first": FIRST},
     apply=apply,
     describe=lambda p: "put a numbered mark on each matching object",
     intents=(

@@ -25,6 +25,13 @@ from atlas_data.ops.params import Param, params_schema
 
 # The paper's token categories, in the paper's order (tokens.py maps them to spellings).
 CATEGORIES = ("manipulation", "line", "arrow", "shape", "text")
+MAX_IMAGES = 8  # images per sample, at most
+IMAGE_INDEX = {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": MAX_IMAGES - 1,
+    "description": "which input image to act on, counting from 0 (omitted: the first)",
+}
 POINT_TOL = 0.03  # of the image diagonal: how far a point may be from the needed one
 SMALL_READINGS = 2.0  # under this many reading sizes (at the budget) a thing is small
 
@@ -33,11 +40,12 @@ SMALL_READINGS = 2.0  # under this many reading sizes (at the budget) a thing is
 class Need:
     """An operation that genuinely helps a sample, as its source knows it (ground truth).
 
-    Coordinates are the source image's. ``reveals`` is one clause on what the result
-    shows; ``evidence`` is the region that holds the answer and ``detail_px`` how big its
-    telling detail is (the letters' height, a counted object's size), when the source knows
-    it. A source states what it knows; the operation's spec completes the parameters at
-    the run's budget (``OpSpec.complete``: a zoom's box and factor come from its evidence).
+    Coordinates are those of the source image it acts on (``image``, counting from 0).
+    ``reveals`` is one clause on what the result shows; ``evidence`` is the region that
+    holds the answer and ``detail_px`` how big its telling detail is (the letters' height,
+    a counted object's size), when the source knows it. A source states what it knows; the
+    operation's spec completes the parameters at the run's budget (``OpSpec.complete``: a
+    zoom's box and factor come from its evidence).
 
     ``measure`` holds what annotations say the drawing is *for* and the numbers its help
     rule weighs (``{"purpose": "count", "count": 13, "spacing_px": 21.0}``): a need built
@@ -51,6 +59,7 @@ class Need:
     detail_px: float | None = None
     evidence: list[float] | None = None
     measure: dict[str, Any] | None = None
+    image: int = 0  # which of the sample's images it acts on (coordinates are that image's)
 
 
 @dataclass(frozen=True)
@@ -137,7 +146,11 @@ class OpSpec:
             raise ValueError(f"{self.name}: category must be one of {CATEGORIES}")
 
     def schema(self) -> dict[str, Any]:
-        return params_schema(self.params)
+        """The parameters' JSON Schema, with the image the operation acts on (several
+        images per sample: ``image`` counts from 0; omitted, the first)."""
+        schema = params_schema(self.params)
+        schema["properties"]["image"] = IMAGE_INDEX
+        return schema
 
     def map_coords(
         self, params: dict[str, Any], point: Callable[[Sequence[float]], list[float]]

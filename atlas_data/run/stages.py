@@ -27,7 +27,13 @@ from atlas_data.explore import build_judges, build_proposers, explore
 from atlas_data.llm import Deferred, RunStopped
 from atlas_data.ops.image_io import STORABLE_FORMATS, Storage, downscale_to, load_image
 from atlas_data.rejections import Rejection
-from atlas_data.sources.base import SourceItem, SourceSample, check_text, normalize_question
+from atlas_data.sources.base import (
+    SourceItem,
+    SourceSample,
+    check_text,
+    images_digest,
+    normalize_question,
+)
 from atlas_data.store.manifest import ShardRecord
 from atlas_data.store.rows import image_struct, kept_rows, operation_struct, reject_row
 from atlas_data.store.rows import teacher_label as label_of
@@ -49,23 +55,25 @@ class DeferredSample(Exception):  # noqa: N818 - a signal, not an error
 
 @dataclass
 class Sample:
-    """One source record on its way to rows (or to one rejection row)."""
+    """One source record on its way to rows (or to one rejection row). A sample shows one
+    image or several; every per-image field is a list in the sample's image order."""
 
-    item: SourceSample  # what the source gave; its image is dropped once decoded
-    pixels: Image.Image | None = None  # decoded once by ``load``, dropped by ``explore``
+    item: SourceSample  # what the source gave; its images are dropped once decoded
+    pixels: list[Image.Image] = field(default_factory=list)  # decoded once; dropped by explore
     sha: str = ""  # of the input bytes (or the generated pixels): the exact-duplicate key
-    original: tuple[bytes, str] | None = None  # the input's own bytes, stored as given
-    fingerprint: Fingerprint | None = None  # of the input image: near-duplicates
+    # each input's own bytes, stored as given (``None``: encoded by the run)
+    original: list[tuple[bytes, str] | None] = field(default_factory=list)
+    fingerprints: list[Fingerprint] = field(default_factory=list)  # near-duplicates, per image
     # explore
     steps: list[ChosenStep] = field(default_factory=list)  # results at the teacher's size
     direct: dict[str, Any] | None = None  # a judge's proof that no operation is needed
     no_help: str = ""  # for a direct answer: why no operation helped
     trail: list[dict[str, Any]] = field(default_factory=list)  # and what was tried
     explored: Counter[str] = field(default_factory=Counter)  # proposer:/judge: tallies
-    image: dict[str, Any] | None = None  # the row's image struct
+    images: list[dict[str, Any]] = field(default_factory=list)  # the row's image structs
     observations: list[dict[str, Any]] = field(default_factory=list)  # one per step
     operations: list[dict[str, Any]] = field(default_factory=list)  # as rows hold them
-    teacher_image: Image.Image | None = None  # the input at the teacher's budget
+    teacher_images: list[Image.Image] = field(default_factory=list)  # at the teacher's budget
     benchmark: str = ""  # the benchmark whose image it is (``filter``)
     # teach
     taught: TeachResult | None = None
@@ -82,11 +90,13 @@ class Sample:
         return Kept.key(self.sha, self.item.question)
 
     @property
-    def near_key(self) -> str:
-        """Near duplicates are looked for under the same question and answer: a
-        near-identical picture with another answer is another sample."""
+    def near_keys(self) -> list[str]:
+        """Near duplicates are looked for under the same question and answer (a
+        near-identical picture with another answer is another sample), image by image."""
         item = self.item
-        return f"{normalize_question(item.question)}\x00{normalize_question(item.answer)}"
+        key = f"{normalize_question(item.question)}\x00{normalize_question(item.answer)}"
+        n = len(self.fingerprints)
+        return [key] if n == 1 else [f"{key}\x00{k}/{n}" for k in range(n)]
 
     def request(self, preset: str) -> TeachRequest:
         item = self.item
@@ -96,7 +106,7 @@ class Sample:
             question=item.question,
             answer=item.answer,
             choices=item.choices,
-            image=self.teacher_image,
+            images=self.teacher_images,
             steps=self.steps,
             preset=preset,
             direct=self.direct,
@@ -128,44 +138,52 @@ class Stages:
     # -- load -> filter -> explore: CPU, in a worker thread
 
     def load(self, item: SourceItem) -> Sample | Rejection:
-        """Decode the input once (its own bytes kept when they can be stored as given)."""
+        """Decode every input once (its own bytes kept when they can be stored as given)."""
         if not isinstance(item, SourceSample):
             return item.rejection
         try:
             check_text(item)
-            loaded = load_image(item.image, max_pixels=self.config.max_pixels)
+            loaded = [load_image(img, max_pixels=self.config.max_pixels) for img in item.images]
         except Rejection as rejection:
             return rejection.at("load")
+        bare = replace(item, image=b"", more_images=[])
         if isinstance(item.image, Image.Image):
             # decoded by its source (a scene, a dataset's image): its id is its digest, and
             # a scene is stored as its camera wrote it, unless every image is to be a PNG
             lossless = self.config.image_format == "png"
             own = (item.encoded, item.encoded_as) if item.encoded and not lossless else None
-            return Sample(replace(item, image=b""), loaded.image, item.id, own)
-        own = None
-        if loaded.original is not None and loaded.original_format:
-            own = (loaded.original, STORABLE_FORMATS[loaded.original_format])
-        return Sample(replace(item, image=b""), loaded.image, loaded.sha256, own)
+            if len(loaded) == 1:
+                return Sample(bare, [loaded[0].image], item.id, [own])
+        originals = [
+            (got.original, STORABLE_FORMATS[got.original_format])
+            if got.original is not None and got.original_format
+            else None
+            for got in loaded
+        ]
+        sha = images_digest([got.sha256 for got in loaded])
+        return Sample(bare, [got.image for got in loaded], sha, originals)
 
     def filter(self, s: Sample) -> Sample | Rejection:
-        """A benchmark's image (or question) is refused before any work is spent on it."""
-        assert s.pixels is not None
-        s.fingerprint = fingerprint(s.pixels)
-        hit = self.filters.contaminated(s.fingerprint, s.item.question) if self.filters else None
-        if hit is None:
+        """A benchmark's image (any one of the sample's) or question is refused before any
+        work is spent on it."""
+        s.fingerprints = [fingerprint(img) for img in s.pixels]
+        if self.filters is None:
             return s
-        s.benchmark, why = hit
-        return Rejection("contaminated", f"a near-duplicate of {why}", "filter")
+        for fp in s.fingerprints:
+            hit = self.filters.contaminated(fp, s.item.question)
+            if hit is not None:
+                s.benchmark, why = hit
+                return Rejection("contaminated", f"a near-duplicate of {why}", "filter")
+        return s
 
     def explore(self, s: Sample, teacher: Budget | None) -> Sample | Rejection:
         """Find the operations that help (or a judge's proof that none is needed), then
-        encode the input and the results once and drop the full-size pixels."""
-        image = s.pixels
-        assert image is not None
+        encode the inputs and the results once and drop the full-size pixels."""
+        assert s.pixels
         try:
             found = explore(
                 s.item,
-                image,
+                s.pixels,
                 self.judges,
                 self.vocab,
                 self.config.seed,
@@ -183,22 +201,29 @@ class Stages:
             if found.direct is None:
                 return refused.with_trail(trail)
             s.no_help, s.trail, s.direct = refused.detail, trail, found.direct
-        # One measure per sample: the input and its operations' results are stored alike.
-        storage = Storage.measure(image, self.config.image_format, s.original and s.original[1])
-        data, ext = s.original or (storage.encode(image), storage.extension)
-        s.image = image_struct(data, f"{s.item.id}.{ext}")
-        s.observations = [
-            image_struct(storage.encode(step.result), f"{s.item.id}-op{k}.{storage.extension}")
-            for k, step in enumerate(found.steps)
-        ]
+        # One measure per image: an input and its operations' results are stored alike.
+        several = len(s.pixels) > 1
+        stores = []
+        for k, (image, own) in enumerate(zip(s.pixels, s.original, strict=True)):
+            storage = Storage.measure(image, self.config.image_format, own and own[1])
+            data, ext = own or (storage.encode(image), storage.extension)
+            name = f"{s.item.id}-{k}.{ext}" if several else f"{s.item.id}.{ext}"
+            s.images.append(image_struct(data, name))
+            stores.append(storage)
+        for k, step in enumerate(found.steps):
+            j = step.operation.index
+            storage = stores[j]
+            on = f"-image{j}" if several else ""
+            name = f"{s.item.id}-op{k}{on}.{storage.extension}"
+            s.observations.append(image_struct(storage.encode(step.result), name))
 
         def view(img: Image.Image) -> Image.Image:
             return downscale_to(img, teacher.side) if teacher else img
 
         s.steps = [replace(step, result=view(step.result)) for step in found.steps]
         s.operations = [operation_struct(step, self.vocab) for step in s.steps]
-        s.teacher_image = view(image) if teacher else None
-        s.pixels, s.original = None, None  # the bytes live in ``image`` now
+        s.teacher_images = [view(img) for img in s.pixels] if teacher else []
+        s.pixels, s.original = [], []  # the bytes live in ``images`` now
         return s
 
     def prepare(self, item: SourceItem, teacher: Budget | None) -> Sample | Rejection:
@@ -284,11 +309,16 @@ class Stages:
         if s.key in self.kept.keys:
             detail = "same image and question already kept in this run"
             return Rejection("duplicate", detail, "dedup", s.operations, raw=raw)
-        first = self.kept.near_duplicate_of(s.near_key, s.fingerprint)
+        near = [self.kept.near_duplicate_of(k, fp) for k, fp in self._near(s)]
+        first = near[0] if near and all(near) else None  # every image the same picture
         if first is not None:
             detail = f"a near-duplicate of sample {first}, kept earlier with this question"
             return Rejection("near_duplicate", detail, "dedup", s.operations, raw=raw)
         return s
+
+    @staticmethod
+    def _near(s: Sample) -> list[tuple[str, Fingerprint]]:
+        return list(zip(s.near_keys, s.fingerprints, strict=True))
 
     def over_quota(self, s: Sample, record: ShardRecord) -> Rejection | None:
         """A direct answer past ``--direct-share`` of the shard's kept rows."""
@@ -327,7 +357,7 @@ class Stages:
         self._write_kept(out, writer, record)
 
     def _write_kept(self, s: Sample, writer: ShardWriter, record: ShardRecord) -> None:
-        assert s.trajectory is not None and s.functional is not None and s.image is not None
+        assert s.trajectory is not None and s.functional is not None and s.images
         assert s.agentic is not None
         item = s.item
         rows = kept_rows(
@@ -337,20 +367,19 @@ class Stages:
             trajectory=s.trajectory,
             functional=s.functional,
             agentic=s.agentic,
-            prompt=user_prompt(item.question, item.choices, self.config.preset),
+            prompt=user_prompt(item.question, item.choices, self.config.preset, len(s.images)),
             preset=self.config.preset,
             vocab=self.vocab,
             ops=s.operations,
-            source_image=s.image,
+            source_images=s.images,
             observations=s.observations,
             teacher=self.teacher_label,
         )
         for kind, row in rows.items():
             writer.add(kind, row)
-        self.kept.add(s.key, s.near_key, s.fingerprint, item.id)
+        self.kept.add(s.key, self._near(s), item.id)
         record.keys.append(s.key)
-        if s.fingerprint is not None:
-            record.near.append(Kept.entry(s.near_key, s.fingerprint, item.id))
+        record.near += [Kept.entry(key, fp, item.id) for key, fp in self._near(s)]
         tokens = [span.token for span in s.functional.spans]
         names = [step.operation.name for step in s.trajectory.steps]
         record.keep(item.task, item.source, tokens, names, s.direct is not None)

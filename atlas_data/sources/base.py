@@ -25,9 +25,17 @@ from atlas_data.rejections import Rejection
 
 
 def content_id(image_digest: str, question: str) -> str:
-    """Stable sample id from content: the same image and question give the same id."""
+    """Stable sample id from content: the same image (or images, by one digest of their
+    digests: :func:`images_digest`) and question give the same id."""
     h = hashlib.sha256(f"{image_digest}\x00{normalize_question(question)}".encode())
     return h.hexdigest()[:20]
+
+
+def images_digest(digests: list[str]) -> str:
+    """One digest for several images, in order; one image's digest is its own."""
+    if len(digests) == 1:
+        return digests[0]
+    return hashlib.sha256("\x00".join(digests).encode()).hexdigest()
 
 
 def normalize_question(question: str) -> str:
@@ -53,6 +61,16 @@ class SourceSample:
     # through a camera's JPEG): stored as they are, never encoded a second time.
     encoded: bytes | None = None
     encoded_as: str = "jpg"  # their extension
+    # Images 2..N of a sample that shows several (as ``image``: bytes or decoded), in order.
+    more_images: list[Image.Image | bytes] = field(default_factory=list)
+    # Other chains of needs the annotations allow, tried in turn when ``needs`` finds no
+    # help (the question's intent put ``needs`` first; the help rules decide).
+    alternatives: list[list[Need]] = field(default_factory=list)
+
+    @property
+    def images(self) -> list[Image.Image | bytes]:
+        """Every input image, in order: Image 1 is ``image``."""
+        return [self.image, *self.more_images]
 
 
 @dataclass(frozen=True)

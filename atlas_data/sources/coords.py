@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from atlas_data.ops.spec import MAX_IMAGES
 from atlas_data.rejections import Rejection
 from atlas_data.sources.columns import maybe_json
 from atlas_data.sources.needs import Mark
@@ -37,20 +38,60 @@ def _numbers(value: Any) -> list[float]:
     return nums
 
 
-def box_list(value: Any) -> list[list[float]]:
-    """One box or a list of boxes → list of 4-number lists (empty when absent)."""
+def _image_of(entry: Mapping[str, Any], images: int, what: str) -> int:
+    """The image an annotation names (``"image": k``, from 0; none: the first)."""
+    k = entry.get("image", 0)
+    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < images:
+        reason = "bad_bbox" if what == "box" else "bad_points"
+        raise Rejection(reason, f"a {what} names image {k!r}; the sample has {images} image(s)")
+    return k
+
+
+def placed_boxes(value: Any, images: int = 1) -> list[tuple[int, list[float]]]:
+    """One box or a list of boxes, each ``[x0, y0, x1, y1]`` (on the first image) or
+    ``{"box": [...], "image": k}`` → ``(image, 4 numbers)`` pairs (empty when absent)."""
     value = maybe_json(value)
     if value is None or (isinstance(value, str) and not value.strip()):
         return []
-    if (
-        isinstance(value, (list, tuple))
-        and value
-        and isinstance(maybe_json(value[0]), (list, tuple))
-    ):
-        return [_numbers(v) for v in value]
-    if isinstance(value, (list, tuple)) and not value:
+    if isinstance(value, Mapping) or not isinstance(value, (list, tuple)):
+        value = [value]
+    elif not value:
         return []
-    return [_numbers(value)]
+    elif not isinstance(maybe_json(value[0]), (list, tuple, Mapping)):
+        value = [value]  # one box of 4 numbers
+    out = []
+    for v in value:
+        v = maybe_json(v)
+        if isinstance(v, Mapping) and "box" in v:
+            out.append((_image_of(v, images, "box"), _numbers(v["box"])))
+        else:
+            out.append((0, _numbers(v)))
+    return out
+
+
+def box_list(value: Any) -> list[list[float]]:
+    """One box or a list of boxes → list of 4-number lists (empty when absent)."""
+    return [b for _, b in placed_boxes(value, MAX_IMAGES)]
+
+
+def points_by_image(value: Any, images: int = 1) -> list[Any]:
+    """A record's points split by the image each names (``"image": k``; none: the first):
+    one raw list per image, for :func:`point_list` to read in that image's pixels."""
+    value = maybe_json(value)
+    per: list[Any] = [[] for _ in range(images)]
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return per
+    if isinstance(value, Mapping) or not isinstance(value, (list, tuple)):
+        per[0] = value  # one point, or {label: [x, y]}: the first image's
+        return per
+    for v in value:
+        v = maybe_json(v)
+        if isinstance(v, Mapping) and "image" in v:
+            k = _image_of(v, images, "point")
+            per[k].append({key: x for key, x in v.items() if key != "image"})
+        else:
+            per[0].append(v)
+    return per
 
 
 def to_xyxy(b: Sequence[float], fmt: str, size: tuple[int, int]) -> list[int]:

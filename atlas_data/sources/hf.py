@@ -102,14 +102,14 @@ class HFSource:
             self.options, names, f"hf/{self.label}", self._read_image
         )
         self.columns = self.adapter.columns
-        image_column = self.adapter.image_column
-        feature = (ds.features or {}).get(image_column)
-        if isinstance(feature, datasets.Image):
-            ds = ds.cast_column(image_column, datasets.Image(decode=False))
-        elif isinstance(getattr(feature, "feature", None), datasets.Image):  # a list of images
-            list_type: Any = type(feature)
-            undecoded = list_type(datasets.Image(decode=False))
-            ds = ds.cast_column(image_column, undecoded)
+        for image_column in self.adapter.image_columns:
+            feature = (ds.features or {}).get(image_column)
+            if isinstance(feature, datasets.Image):
+                ds = ds.cast_column(image_column, datasets.Image(decode=False))
+            elif isinstance(getattr(feature, "feature", None), datasets.Image):  # a list
+                list_type: Any = type(feature)
+                undecoded = list_type(datasets.Image(decode=False))
+                ds = ds.cast_column(image_column, undecoded)
         self.ds = ds
         base = data_dir or (
             str(local if local.is_dir() else local.parent) if local.exists() else None
@@ -140,12 +140,6 @@ class HFSource:
             raise Rejection("missing_image", "the image column is empty")
         if isinstance(value, (bytes, bytearray)):
             return bytes(value), ""
-        if isinstance(value, (list, tuple)):  # an ``images`` list: one image per sample
-            if len(value) != 1:
-                raise Rejection(
-                    "multiple_images", f"{len(value)} images; samples have exactly one image"
-                )
-            return self._read_image(value[0])
         if isinstance(value, dict):
             data, path = value.get("bytes"), value.get("path") or ""
             if data is not None:  # b"" too: the decoder reports it as an empty file

@@ -1,5 +1,5 @@
-"""What a question asks for, in one place: counting, alignment, lengths, comparing regions,
-a relation from an anchor, naming, reading.
+"""What a question asks for, in one place: counting, a change between images, alignment,
+lengths, comparing regions, a relation from an anchor, naming, reading.
 
 The kinds a question matches come in priority order; the need builder
 (:mod:`atlas_data.sources.needs`) takes the first one the record's annotations can serve
@@ -13,10 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-KINDS = ("count", "align", "length", "compare", "relate", "name")
+KINDS = ("count", "change", "align", "length", "compare", "relate", "name")
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
     "count": re.compile(r"\b(how many|count|number of|total of|tally)\b"),
+    "change": re.compile(
+        r"\b(differen(t|ce|ces|s)|differs?|chang(e|ed|es)|altered|alteration|modified|edited|"
+        r"missing (from|in)|added to|spot the|not the same|no longer)\b"
+    ),
     "align": re.compile(
         r"\b(same (height|level|row|column|horizontal line|vertical line)|level with|"
         r"exactly level|(horizontally|vertically) aligned|aligned|collinear|"

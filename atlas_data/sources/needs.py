@@ -9,6 +9,7 @@ what the record marks:
   first point, level (or plumb, or along the first two points), reaching the other;
 - lengths, with three or four points: a line along each segment;
 - comparing regions, with two or more boxes: a box around each;
+- a change between images, with a box in one of them: a box around the change;
 - a relation from an anchor, with two or more boxes: an arrow from the first box (the
   anchor) to the last (the target), after a box on the anchor when it is small;
 - naming, with boxes or labelled points: the label written beside the target;
@@ -24,12 +25,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from atlas_data.ops.geometry import centre, grow, union
 from atlas_data.ops.spec import Need
 from atlas_data.rejections import Rejection
-from atlas_data.sources.intent import Intent
+from atlas_data.sources.intent import KINDS, Intent
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Annotations:
     points: list[Mark]
     others: list[list[float]] | None = None  # other regions the record lists (distractors)
     answer: str = ""
+    images: int = 1  # how many images the sample shows (a change is between images)
 
 
 Builder = Callable[[Annotations, Intent], list[Need]]
@@ -62,16 +64,98 @@ Builder = Callable[[Annotations, Intent], list[Need]]
 def annotated_needs(a: Annotations, intent: Intent, bbox_op: str = "zoom") -> list[Need]:
     """The needs of the first intent kind the annotations can serve; else a zoom (or box)
     on the region the answer lies in. Raises :class:`Rejection` on inconsistent ones."""
-    for kind in intent.kinds:
-        needs = BUILDERS[kind](a, intent)
-        if needs:
-            return needs
-    if not a.boxes:
+    chains = need_chains(a, intent, bbox_op)
+    return chains[0] if chains else []
+
+
+def need_chains(
+    a: Annotations, intent: Intent, bbox_op: str = "zoom", kinds: Sequence[str] = KINDS
+) -> list[list[Need]]:
+    """Every chain of needs the annotations allow, in the order the question's intent
+    gives: the first of its kinds they serve, then a look at the region the answer lies in
+    (the last box). When the intent names nothing the annotations can serve (a phrasing no pattern
+    knows), each drawing the annotations allow follows (numbered marks when the answer is
+    their count, a line through two points, boxes on two regions, an arrow from the first
+    box to the last): each need's help rule at the budget decides, so a paraphrase loses
+    no operation. A question whose own kind was served and refused by its rule is not
+    given another drawing: the annotations then say no drawing helps it. A change between
+    images, and a label that writes the answer, are drawn only when asked for. Raises
+    :class:`Rejection` on annotations inconsistent with what the question asks."""
+    asked = (BUILDERS[kind](a, intent) for kind in intent.kinds if kind in kinds)
+    served = next((chain for chain in asked if chain), [])  # the first kind they serve
+    chains = [served]
+    if a.boxes:
+        target = a.boxes[-1]
+        if bbox_op == "box":
+            chains.append([Need("box", {"box": [round(v) for v in target]})])
+        else:
+            chains.append([Need("zoom", {}, evidence=[float(v) for v in target])])
+    if not served:
+        counted = a.answer.strip() == str(len(a.points))  # marks only when they are the answer
+        for kind in kinds:
+            if kind in UNASKED and (kind != "count" or counted):
+                try:
+                    chains.append(BUILDERS[kind](a, intent))
+                except Rejection:  # inconsistent only with a question that does not ask it
+                    continue
+    out: list[list[Need]] = []
+    for chain in chains:
+        if chain and chain not in out:
+            out.append(chain)
+    return out
+
+
+def sample_chains(
+    per_image: Sequence[Annotations | None], intent: Intent, bbox_op: str = "zoom"
+) -> list[list[Need]]:
+    """The chains of needs of a sample of one or several images (``None``: an image with
+    nothing annotated), each need naming its image. Several images: a count runs over
+    every image's points (numbered on from one image to the next, its help rule weighing
+    the whole count); otherwise each image's chain, in image order."""
+    marked = [(k, a) for k, a in enumerate(per_image) if a is not None]
+    if len(per_image) == 1:
+        return need_chains(marked[0][1], intent, bbox_op) if marked else []
+    counted = _count_across(marked, intent)
+    each = tuple(k for k in KINDS if k != "count")  # a count runs over every image
+    per = [[_on(c, k) for c in need_chains(a, intent, bbox_op, each)] for k, a in marked]
+    per = [chains for chains in per if chains]
+    if not per:
+        return [counted] if counted else []
+    depth = max(len(chains) for chains in per)
+    combos = [[n for chains in per for n in chains[min(r, len(chains) - 1)]] for r in range(depth)]
+    out = [counted] if counted else []
+    for chain in combos:
+        if chain not in out:
+            out.append(chain)
+    return out
+
+
+def _on(chain: list[Need], image: int) -> list[Need]:
+    return [replace(n, image=image) for n in chain]
+
+
+def _count_across(marked: Sequence[tuple[int, Annotations]], intent: Intent) -> list[Need]:
+    """Numbered marks on each image's points, numbering on across images, when the
+    question counts (or its answer is the number of points over every image)."""
+    points = [(k, a) for k, a in marked if a.points]
+    total = sum(len(a.points) for _, a in points)
+    if not total:
         return []
-    target = a.boxes[-1]
-    if bbox_op == "box":
-        return [Need("box", {"box": [round(v) for v in target]})]
-    return [Need("zoom", {}, evidence=[float(v) for v in target])]
+    answer = marked[0][1].answer.strip()
+    if "count" not in intent.kinds and answer != str(total):
+        return []
+    if "count" in intent.kinds and answer.isdigit() and int(answer) != total:
+        raise Rejection("bad_points", f"{total} points over the images for the count {answer!r}")
+    out, first = [], 1
+    for k, a in points:
+        (need,) = _count(replace(a, answer=""), intent)
+        measure = {**(need.measure or {}), "count": total}
+        params = {**need.params, **({"first": first} if first > 1 else {})}
+        n, last = len(a.points), first + len(a.points) - 1
+        seen = f"marks {first} to {last} sit on the {n} objects counted in image {k + 1}"
+        out.append(replace(need, params=params, reveals=seen, measure=measure, image=k))
+        first = last + 1
+    return out
 
 
 # ---------------------------------------------------------------- points
@@ -213,6 +297,21 @@ def _compare(a: Annotations, intent: Intent) -> list[Need]:
     return out
 
 
+def _change(a: Annotations, intent: Intent) -> list[Need]:
+    """Between images, a box around each region that changed (its help rule: the change
+    covers little of the picture, so comparing the images by eye misses it)."""
+    if a.images < 2 or not a.boxes:
+        return []
+    area = max(1.0, float(a.size[0] * a.size[1]))
+    out = []
+    for b in a.boxes:
+        share = max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1]) / area
+        measure = {"purpose": "change", "image_share": round(share, 4)}
+        seen = "the region that differs from the other image is boxed"
+        out.append(Need("box", {"box": [round(v) for v in b]}, seen, _size(b), None, measure))
+    return out
+
+
 def _edge_towards(box: Sequence[float], towards: Sequence[float]) -> list[float]:
     """Where the ray from ``box``'s centre towards ``towards`` leaves the box."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
@@ -262,8 +361,12 @@ def _name_target(a: Annotations, intent: Intent) -> list[Need]:
     return [Need("text_label", params, seen, size, None, {"purpose": "name"})]
 
 
+# The drawings annotations call for even when the question's phrasing is not recognised.
+UNASKED = ("count", "align", "length", "compare", "relate")
+
 BUILDERS: dict[str, Builder] = {
     "count": _count,
+    "change": _change,
     "align": _align,
     "length": _length,
     "compare": _compare,

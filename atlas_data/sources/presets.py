@@ -6,8 +6,13 @@ record source reads (``image``, ``question``, ``answer``, ``choices``, ``bbox``,
 (so ``--source hf`` reads it undecoded). ``atlas-data presets`` lists them. Each schema was
 read from the dataset's own card or loader, at the version named in ``read``.
 
-Benchmarks (``benchmark=True``: TreeBench) load too, for decontamination or evaluation:
-their images should never be trained on (``--decontaminate``).
+A sample may show several images (Mantis-Instruct, M4-Instruct, BLINK, MuirBench): its
+``image`` is then their list, Image 1 first, and ``image_column`` may name several columns
+(BLINK's ``image_1`` … ``image_4``). The pipeline writes one ``<image>`` per image itself,
+so a preset leaves none of the dataset's own tags in a question or an option.
+
+Benchmarks (``benchmark=True``: TreeBench, BLINK, MuirBench) load too, for decontamination
+or evaluation: their images should never be trained on (``--decontaminate``).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ class Preset:
     dataset: str  # its hub id
     about: str
     read: str  # where its schema was read, and which version
-    image_column: str
+    image_column: str | tuple[str, ...]  # several: each is cast undecoded and must exist
     adapt: Callable[[Record], dict[str, Any]]
     bbox_format: str = "xyxy"
     point_format: str = "xy"
@@ -64,6 +69,50 @@ def _turns(record: Record) -> tuple[str, str]:
 
 def _strip_image(text: str) -> str:
     return re.sub(r"\s*<image>\s*", " ", text).strip()
+
+
+_TAG = "<image>"
+
+
+def _name_images(text: str, first: int = 1, edges: bool = False) -> str:
+    """``text`` with no ``<image>`` tag left (the pipeline writes its own, one per image: a
+    tag left in would miscount the images a trainer checks). Tags count the images in
+    order from ``first``; one inside a sentence ("the same bird as <image>?") becomes
+    ``Image k``, the name the pipeline gives that image, so the sentence keeps its sense.
+    The run at either end is layout and is dropped, unless ``edges`` (an option that is
+    only a tag names its image); a tag after its own label ("Image 2: <image>") goes with
+    the label, which the pipeline writes itself."""
+    parts = text.split(_TAG)
+    if len(parts) == 1:
+        return text.strip()
+    worded = [i for i, p in enumerate(parts) if p.strip()]
+    start, end = (worded[0], worded[-1]) if worded else (len(parts), -1)
+    out = [parts[0]]
+    for j, part in enumerate(parts[1:], 1):  # tag j sits between parts j-1 and j
+        k = first + j - 1
+        labelled = re.search(rf"(?i)\bimage\s*{k}\s*:?\s*$", out[-1])
+        if labelled:  # "Image 2: <image>" is what the pipeline writes itself
+            out[-1] = out[-1][: labelled.start()]
+        dropped = labelled or (not edges and (j <= start or j > end))
+        out += ["" if dropped else f"Image {k}", part]
+    joined = re.sub(r"[ \t]+", " ", "".join(out))
+    return re.sub(r" ?\n ?", "\n", joined).strip()
+
+
+_ASKS, _ANSWERS = ("user", "human"), ("assistant", "gpt")
+
+
+def _exchange(turns: Any) -> tuple[str, str, int]:
+    """A chat's first question and first answer (turns ``{role, content}`` or LLaVA's
+    ``{from, value}``, as Mantis's loader reads both), and the ``<image>`` tags in all of
+    it."""
+    said = [
+        (str(t.get("role", t.get("from")) or ""), str(t.get("content", t.get("value")) or ""))
+        for t in turns
+    ]
+    question = next((text for who, text in said if who in _ASKS), "")
+    answer = next((text for who, text in said if who in _ANSWERS), "")
+    return question, answer, sum(text.count(_TAG) for _, text in said)
 
 
 # ---------------------------------------------------------------- Visual CoT
@@ -194,6 +243,89 @@ def deepeyes(record: Record) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------- several images a sample
+
+
+def mantis_instruct(record: Record) -> dict[str, Any]:
+    """Mantis-Instruct (one config per source): ``images`` (``{bytes, path}``, bytes null
+    and the path relative to the config's unzipped ``train_images.zip``: pass data_dir),
+    a ``conversation`` of ``{role, content}`` turns whose ``<image>`` tags place the
+    images, and ``source``. The first exchange is the sample. Mantis's loader prepends the
+    tags a chat lacks, so a chat with fewer tags than images names its tags from the end."""
+    images = _field(record, "images")
+    question, answer, tags = _exchange(_field(record, "conversation"))
+    count = len(images) if isinstance(images, list) else 1
+    return {
+        "image": images,
+        "question": _name_images(question, 1 + max(0, count - tags)),
+        "answer": answer,
+        "task": str(record.get("source") or "mantis-instruct"),
+    }
+
+
+def m4_instruct(record: Record) -> dict[str, Any]:
+    """M4-Instruct (LLaVA-Interleave) ``m4_instruct_annotations.json``: LLaVA rows, an
+    ``image`` list of paths relative to the unzipped subsets (pass data_dir) and
+    ``conversations`` of ``{from, value}``; ``metadata.dataset`` names the subset."""
+    images = _field(record, "image")
+    question, answer, tags = _exchange(_field(record, "conversations"))
+    count = len(images) if isinstance(images, list) else 1
+    meta = record.get("metadata")
+    subset = meta.get("dataset") if isinstance(meta, Mapping) else None
+    return {
+        "image": images,
+        "question": _name_images(question, 1 + max(0, count - tags)),
+        "answer": answer,
+        "task": str(subset or "m4-instruct"),
+    }
+
+
+_BLINK_IMAGES = ("image_1", "image_2", "image_3", "image_4")
+
+
+def _present(image: Any) -> bool:
+    return image is not None and not (
+        isinstance(image, Mapping) and image.get("bytes") is None and not image.get("path")
+    )
+
+
+def blink(record: Record) -> dict[str, Any]:
+    """BLINK (one config per sub-task; ``val`` holds the answers, ``test`` hides them):
+    ``image_1`` … ``image_4``, None past the sample's own, ``question``, ``choices`` and
+    ``answer`` as ``"(A)"``, read as its letter. ``prompt`` is the question with the
+    choices written in: the pipeline writes its own."""
+    _field(record, "image_1")
+    answer = _field(record, "answer")
+    letter = re.fullmatch(r"\(\s*([A-Za-z])\s*\)", str(answer or "").strip())
+    return {
+        "image": [record[c] for c in _BLINK_IMAGES if _present(record.get(c))],
+        "question": _field(record, "question"),
+        "answer": letter.group(1) if letter else answer,
+        "choices": _field(record, "choices"),
+        "task": str(record.get("sub_task") or "blink"),
+    }
+
+
+def muirbench(record: Record) -> dict[str, Any]:
+    """MuirBench (``test``; half its rows are unanswerable twins, ``counterpart_idx``, whose
+    right option is "None of the choices provided"): ``image_list`` (2 to 9 images; a row
+    of more than 8 is refused), ``question`` and ``options`` with ``<image>`` tags where
+    the images go, the question's first, then the options', ``answer`` a letter, ``task``.
+    An option that is an image becomes its name, "Image k"."""
+    question = str(_field(record, "question"))
+    k, options = 1 + question.count(_TAG), []
+    for option in _field(record, "options"):
+        options.append(_name_images(str(option), k, edges=True))
+        k += str(option).count(_TAG)
+    return {
+        "image": _field(record, "image_list"),
+        "question": _name_images(question),
+        "answer": _field(record, "answer"),
+        "choices": options,
+        "task": str(record.get("task") or "muirbench"),
+    }
+
+
 def vqa(question: str, answers: str, task: str) -> Callable[[Record], dict[str, Any]]:
     """A plain VQA set: an image column, a question column, annotator answers (a list:
     the consensus answer is kept, every one given by enough annotators is accepted)."""
@@ -247,6 +379,29 @@ PRESETS: dict[str, Preset] = {
                "Hub card @b605b6e", "image", vqa("query", "label", "chartqa")),
         Preset("docvqa", "lmms-lab/DocVQA", "DocVQA (config DocVQA): answers (a list)",
                "Hub card @59fed3c", "image", vqa("question", "answers", "docvqa")),
+        Preset("mantis-instruct", "TIGER-Lab/Mantis-Instruct",
+               "Mantis-Instruct (a config per source; unzip its train_images.zip, pass "
+               "data_dir): 1+ images, a chat whose first exchange is the sample",
+               "Hub card @856b3e6, tree @fe82751; GitHub TIGER-AI-Lab/Mantis @f3a3192 "
+               "(mantis/train/data.py)", "images", mantis_instruct),
+        Preset("m4-instruct", "lmms-lab/M4-Instruct-Data",
+               "M4-Instruct / LLaVA-Interleave JSON (unzip the image zips, pass data_dir): "
+               "image paths, LLaVA turns",
+               "Hub card @main (371190f); GitHub LLaVA-VL/LLaVA-NeXT @0239a00 "
+               "(llava/train/train.py); row keys from third-party loaders", "image",
+               m4_instruct),
+        Preset("blink", "BLINK-Benchmark/BLINK",
+               "BLINK (a benchmark: decontaminate, don't train; a config per sub-task, "
+               "answers in val only): 1-4 images, (A) answers",
+               "GitHub zeyofu/BLINK_Benchmark @0cca9a3 (eval/test_benchmark.py); lmms-eval "
+               "@205d72d (tasks/blink/utils.py); HELM @ffeb3bd (blink_scenario.py)",
+               _BLINK_IMAGES, blink, benchmark=True),
+        Preset("muirbench", "MUIRBENCH/MUIRBENCH",
+               "MuirBench (a benchmark: decontaminate, don't train): 2-9 images, <image> "
+               "tags in question and options, letter answers",
+               "GitHub muirbench/MuirBench @840b85f (eval/utils); lmms-eval @06f392e "
+               "(tasks/muirbench/utils.py); VLMEvalKit @9ede1af (MUIRDataset.split_MUIR)",
+               "image_list", muirbench, benchmark=True),
     )
 }  # fmt: skip
 

@@ -23,22 +23,29 @@ from typing import Any
 from PIL import Image
 
 from atlas_data.ops.image_io import Probe, pixels_digest
-from atlas_data.ops.spec import Need
+from atlas_data.ops.spec import MAX_IMAGES, Need
 from atlas_data.rejections import Rejection
-from atlas_data.sources.base import SourceItem, SourceRejection, SourceSample, content_id
+from atlas_data.sources.base import (
+    SourceItem,
+    SourceRejection,
+    SourceSample,
+    content_id,
+    images_digest,
+)
 from atlas_data.sources.choices import consensus, normalize_choices, resolve_answer
 from atlas_data.sources.columns import CANDIDATES, FIELDS, resolve_columns
 from atlas_data.sources.coords import (
     BBOX_FORMATS,
     BBOX_OPS,
     POINT_FORMATS,
-    box_list,
+    placed_boxes,
     point_list,
+    points_by_image,
     to_xyxy,
 )
 from atlas_data.sources.files import check_image
 from atlas_data.sources.intent import intent_of
-from atlas_data.sources.needs import Annotations, annotated_needs
+from atlas_data.sources.needs import Annotations, sample_chains
 from atlas_data.sources.options import ImagePolicy, RecordOptions, one_of
 
 __all__ = ["CANDIDATES", "MAX_NEEDS", "ImageReader", "RecordAdapter", "image_digest"]
@@ -55,6 +62,11 @@ def image_digest(image: bytes | Image.Image) -> str:
     if isinstance(image, Image.Image):
         return pixels_digest(image)
     return hashlib.sha256(image).hexdigest()
+
+
+def _held(columns: str | Sequence[str]) -> tuple[str, ...]:
+    """A preset's image column, or its several (BLINK's ``image_1`` … ``image_4``)."""
+    return (columns,) if isinstance(columns, str) else tuple(columns)
 
 
 @dataclass
@@ -83,10 +95,11 @@ class RecordAdapter:
             if chosen
             else resolve_columns(list(names), options.columns, options.layout)
         )
-        if chosen and chosen.image_column not in names:
+        missing = [c for c in _held(chosen.image_column) if c not in names] if chosen else []
+        if chosen and missing:
             raise ValueError(
-                f"preset {chosen.name} reads the image from {chosen.image_column!r}, "
-                f"which the data lacks (columns: {sorted(names)}): is it {chosen.dataset}?"
+                f"preset {chosen.name} reads images from {missing}, which the data lacks "
+                f"(columns: {sorted(names)}): is it {chosen.dataset}?"
             )
         return cls(columns=columns, source=source, read_image=read_image, options=options)
 
@@ -95,10 +108,10 @@ class RecordAdapter:
         return self.options.policy
 
     @property
-    def image_column(self) -> str:
-        """The dataset's own column that holds the image."""
+    def image_columns(self) -> tuple[str, ...]:
+        """The dataset's own columns that hold the images (a preset may read several)."""
         preset = self.options.preset
-        return preset.image_column if preset else self.columns["image"]
+        return _held(preset.image_column) if preset else (self.columns["image"],)
 
     def describe(self) -> dict[str, Any]:
         o = self.options
@@ -114,17 +127,21 @@ class RecordAdapter:
 
     def item(self, record: Mapping[str, Any], index: int) -> SourceItem:
         """Never raises on bad data: a record becomes a sample or a rejection."""
-        image: bytes | Image.Image = b""
+        images: list[tuple[bytes | Image.Image, str]] = []
         question = ""
         try:
             if self.options.preset is not None:
                 record = self._adapted(record)
             question = str(record.get(self.columns["question"]) or "").strip()
-            image, name = self.read_image(record.get(self.columns["image"]))
-            return self._sample(record, question, image, name)
+            images = self.read_images(record.get(self.columns["image"]))
+            return self._sample(record, question, images)
         except Rejection as exc:
-            has_image = isinstance(image, Image.Image) or bool(image)
-            digest = image_digest(image) if has_image else f"{self.source}#{index}"
+            have = [img for img, _ in images if isinstance(img, Image.Image) or img]
+            digest = (
+                images_digest([image_digest(img) for img in have])
+                if have
+                else f"{self.source}#{index}"
+            )
             return SourceRejection(
                 id=content_id(digest, question),
                 rejection=exc.at("load"),
@@ -132,6 +149,17 @@ class RecordAdapter:
                 source=self.source,
                 question=question,
             )
+
+    def read_images(self, value: Any) -> list[tuple[bytes | Image.Image, str]]:
+        """A record's image cell: one image, or a list of 1 to 8 (read in order)."""
+        if not isinstance(value, (list, tuple)):
+            return [self.read_image(value)]
+        if not value:
+            raise Rejection("missing_image", "the image list is empty")
+        if len(value) > MAX_IMAGES:
+            detail = f"{len(value)} images; a sample shows at most {MAX_IMAGES}"
+            raise Rejection("too_many_images", detail)
+        return [self.read_image(v) for v in value]
 
     def _adapted(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """The row in the record fields, by the preset; a row it cannot read is refused."""
@@ -154,9 +182,12 @@ class RecordAdapter:
         return "mc" if choices else "vqa"
 
     def _sample(
-        self, record: Mapping[str, Any], question: str, image: bytes | Image.Image, name: str
+        self,
+        record: Mapping[str, Any],
+        question: str,
+        images: list[tuple[bytes | Image.Image, str]],
     ) -> SourceSample:
-        probed = check_image(image, name, self.policy)  # the one header parse
+        probed = [check_image(image, name, self.policy) for image, name in images]  # one parse
         choices = (
             normalize_choices(record.get(self.columns["choices"]))
             if "choices" in self.columns
@@ -165,10 +196,12 @@ class RecordAdapter:
         raw_answer = record.get(self.columns["answer"])
         answer = resolve_answer(raw_answer, choices)
         accepted = consensus(raw_answer)[1] if isinstance(raw_answer, (list, tuple)) else []
-        needs, objects, marked = self._annotations(record, probed, question, answer)
+        chains, objects, marked = self._annotations(record, probed, question, answer)
+        data = [image for image, _ in images]
         return SourceSample(
-            id=content_id(image_digest(image), question),
-            image=image,
+            id=content_id(images_digest([image_digest(d) for d in data]), question),
+            image=data[0],
+            more_images=data[1:],
             question=question,
             answer=answer,
             task=self._task(record, choices),
@@ -176,44 +209,67 @@ class RecordAdapter:
             choices=choices,
             annotations=marked,
             accepted=[a for a in accepted if a != answer],
-            needs=needs,
+            needs=chains[0] if chains else [],
+            alternatives=chains[1:],
             objects=objects,
         )
 
     def _annotations(
         self,
         record: Mapping[str, Any],
-        probed: Probe | None,
+        probed: list[Probe | None],
         question: str,
         answer: str,
-    ) -> tuple[list[Need], list[dict[str, Any]], dict[str, Any]]:
-        """Needs from the record's boxes and points and the question's intent, the
-        distractor objects, and the annotations in source pixels (kept on the sample).
-        The image's size as displayed is asked of ``probed`` only when there is something
-        to read against it."""
-        o = self.options
-        boxes = box_list(record.get(self.columns["bbox"])) if "bbox" in self.columns else []
-        others = box_list(record.get(self.columns["objects"])) if "objects" in self.columns else []
-        raw_points = record.get(self.columns["points"]) if "points" in self.columns else None
-        wanted = boxes or others or raw_points is not None
-        size = probed.upright_size() if probed is not None and wanted else None
-        if size is None:  # nothing to read, or undecodable: the decoder gives the reason
-            return [], [], {}
+    ) -> tuple[list[list[Need]], list[dict[str, Any]], dict[str, Any]]:
+        """The chains of needs from the record's boxes and points (in the order the
+        question's intent gives), the distractor objects, and the annotations in source
+        pixels (kept on the sample). Each annotation is read in the pixels of the image it
+        names; an image's size as displayed is asked of its probe only when there is
+        something to read against it."""
+        o, n = self.options, len(probed)
+
+        def column(name: str) -> Any:
+            return record.get(self.columns[name]) if name in self.columns else None
+
+        boxes = placed_boxes(column("bbox"), n)
+        others = placed_boxes(column("objects"), n)
+        raw_points = points_by_image(column("points"), n)
         if len(boxes) > MAX_NEEDS:
             raise Rejection("too_many_boxes", f"{len(boxes)} boxes; at most {MAX_NEEDS} per sample")
-        px = [to_xyxy(b, o.bbox_format, size) for b in boxes]
-        points = point_list(raw_points, o.point_format, size)
-        listed = [to_xyxy(b, o.bbox_format, size) for b in others]
-        objects = [{"label": f"region {k}", "box": b} for k, b in enumerate(listed)]
-        marked = Annotations(
-            size,
-            [[float(v) for v in b] for b in px],
-            points,
-            [[float(v) for v in b] for b in listed] or None,  # none: rivals found in pixels
-            answer,
-        )
-        needs = annotated_needs(marked, intent_of(question), o.bbox_op)
-        kept: dict[str, Any] = {"boxes": px} if px else {}
-        if points:
-            kept["points"] = [{"x": p.x, "y": p.y, "label": p.label} for p in points]
-        return needs, objects, kept
+        per_image: list[Annotations | None] = []
+        objects: list[dict[str, Any]] = []
+        kept: dict[str, Any] = {}
+        for k, probe in enumerate(probed):
+            mine = [b for j, b in boxes if j == k]
+            listed_raw = [b for j, b in others if j == k]
+            wanted = mine or listed_raw or raw_points[k]
+            size = probe.upright_size() if probe is not None and wanted else None
+            if size is None:  # nothing to read, or undecodable: the decoder gives the reason
+                per_image.append(None)
+                continue
+            px = [to_xyxy(b, o.bbox_format, size) for b in mine]
+            points = point_list(raw_points[k], o.point_format, size)
+            listed = [to_xyxy(b, o.bbox_format, size) for b in listed_raw]
+            on = {"image": k} if n > 1 else {}
+            objects += [
+                {"label": f"region {len(objects) + i}", "box": b, **on}
+                for i, b in enumerate(listed)
+            ]
+            per_image.append(
+                Annotations(
+                    size,
+                    [[float(v) for v in b] for b in px],
+                    points,
+                    [[float(v) for v in b] for b in listed] or None,  # none: found in pixels
+                    answer,
+                    n,
+                )
+            )
+            if px:
+                kept.setdefault("boxes", []).extend([{"box": b, **on} if on else b for b in px])
+            if points:
+                kept.setdefault("points", []).extend(
+                    {"x": p.x, "y": p.y, "label": p.label, **on} for p in points
+                )
+        chains = sample_chains(per_image, intent_of(question), o.bbox_op)
+        return chains, objects, kept

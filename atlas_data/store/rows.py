@@ -71,7 +71,7 @@ def kept_rows(
     preset: str,
     vocab: Vocabulary,
     ops: list[dict[str, Any]],
-    source_image: dict[str, Any],
+    source_images: list[dict[str, Any]],
     observations: list[dict[str, Any]],
     teacher: str,
 ) -> dict[str, dict[str, Any]]:
@@ -87,7 +87,7 @@ def kept_rows(
         "choices": sample.choices,
         "preset": preset,
         "vocab_hash": vocab.hash,
-        "images": [source_image],
+        "images": source_images,
         "operations": ops,
         "tokens": [s.token for s in functional.spans],
         "direct": not trajectory.steps,

@@ -47,7 +47,7 @@ _COMMON = [
     ("choices", pa.list_(pa.string())),
     ("preset", pa.string()),
     ("vocab_hash", pa.string()),
-    ("images", pa.list_(IMAGE)),  # [source image]
+    ("images", pa.list_(IMAGE)),  # the sample's input images, in order (Image 1..N)
     ("operations", pa.list_(OPERATION)),
     ("tokens", pa.list_(pa.string())),  # functional tokens in order of use
     ("direct", pa.bool_()),  # no operation: the answer needed none (a judge verified it)

@@ -28,7 +28,7 @@ class TeachRequest:
     question: str
     answer: str  # ground truth; teachers may use it as a hint, the verifier checks theirs
     choices: list[str] | None
-    image: Image.Image | None  # at the teacher's ``budget``; None when it reads no image
+    images: list[Image.Image]  # Image 1..N at the teacher's ``budget``; none when it reads none
     steps: list[ChosenStep]
     preset: str
     direct: dict[str, Any] | None = None  # no operation: a judge's proof it needs none

@@ -109,6 +109,12 @@ def build_prompt(request: TeachRequest, budget: Budget, hint_answer: bool = True
             f"The correct answer is: {request.answer.strip()}\n"
             "Write reasoning that reaches it from what the images show."
         )
+    if len(request.images) > 1:
+        n = len(request.images)
+        lines.append(
+            f"The question shows {n} images, labelled Image 1 to Image {n}; each operation "
+            "acted on the image it names. Refer to the images by these numbers."
+        )
     lines.append(f"Number of operations: {len(request.steps)}")
     if request.direct is not None:
         seen = str(request.direct.get("seen") or "").strip()
@@ -117,12 +123,15 @@ def build_prompt(request: TeachRequest, budget: Budget, hint_answer: bool = True
             + (f" (a checker noted: {seen})." if seen else ".")
         )
     content: list[dict[str, Any]] = [{"type": "text", "text": "\n".join(lines)}]
-    content.append({"type": "text", "text": "Original image:"})
-    if request.image is not None:
-        content.append(prompt.add_image(request.image))
+    several = len(request.images) > 1
+    if not several:
+        content.append({"type": "text", "text": "Original image:"})
+    if request.images:
+        content += prompt.add_images(request.images)
     for k, step in enumerate(request.steps, start=1):
         op = step.operation
-        text = f"Operation {k}: {spec_of(op.name).describe(dict(op.params))}."
+        on = f" (on image {op.index + 1})" if several else ""
+        text = f"Operation {k}{on}: {spec_of(op.name).describe(dict(op.params))}."
         if step.judgement.seen:
             text += f" A checker noted that its result shows: {step.judgement.seen}."
         content.append({"type": "text", "text": text})

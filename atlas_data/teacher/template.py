@@ -132,6 +132,8 @@ class TemplateTeacher:
             reading = _found(evidence, "text") is not None and spec.reading_intents
             purposed = spec.purpose_intents.get(str(_found(evidence, "purpose")))
             intent = rng.choice(purposed or (spec.reading_intents if reading else spec.intents))
+            if chosen.operation.image is not None:  # several images: say which one
+                intent = f"Turning to image {chosen.operation.image + 1}. {intent}"
             steps.append(StepText(intent, rng.choice(OBSERVATION_LEADS).format(seen)))
         first = spec_of(request.steps[0].operation.name).category
         purpose = str(_found(request.steps[0].judgement.evidence, "purpose"))

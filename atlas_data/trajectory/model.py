@@ -102,9 +102,13 @@ class Trajectory:
         return replace(self, steps=list(self.steps), answer=answer)
 
 
-def user_prompt(question: str, choices: list[str] | None, preset: str) -> str:
-    """The user turn shared by SFT and RL rows: image placeholder, question, layout rule."""
-    lines = [IMAGE_PLACEHOLDER, question.strip()]
+def user_prompt(question: str, choices: list[str] | None, preset: str, images: int = 1) -> str:
+    """The user turn shared by SFT and RL rows: one image placeholder per input image
+    (named "Image 1:" … when there are several), question, layout rule."""
+    marks = [IMAGE_PLACEHOLDER]
+    if images > 1:
+        marks = [f"Image {k}: {IMAGE_PLACEHOLDER}" for k in range(1, images + 1)]
+    lines = [*marks, question.strip()]
     if choices:
         lines.append("Options: " + "; ".join(choices))
     lines.append(get_preset(preset).instruction())

@@ -85,7 +85,7 @@ class AnnotationJudge:
         ctx = MatchContext(image.size, self.budget)
         best: Judgement | None = None
         for index, need in enumerate(self.needs(sample, image)):
-            if need.op != op.name or spec is None:
+            if need.op != op.name or spec is None or need.image != op.index:
                 continue
             m = spec.match(dict(op.params), need, ctx)
             ev = {"need": index, **m.evidence}

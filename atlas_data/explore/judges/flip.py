@@ -58,14 +58,16 @@ def is_correct(
     return numbers <= {t for w in wanted for t in w.split()}
 
 
-def question_prompt(sample: SourceSample, image: Image.Image, budget: Budget) -> Prompt:
+def question_prompt(sample: SourceSample, images: Sequence[Image.Image], budget: Budget) -> Prompt:
+    """The question on ``images`` (one, or every image of the sample, labelled)."""
     prompt = Prompt(messages=[], max_side=budget.side)
     text = f"Question: {sample.question.strip()}"
     if sample.choices:
         text += "\nOptions: " + "; ".join(sample.choices)
+    content = [*prompt.add_images(images), {"type": "text", "text": text}]
     prompt.messages = [
         {"role": "system", "content": JUDGE_SYSTEM},
-        {"role": "user", "content": [prompt.add_image(image), {"type": "text", "text": text}]},
+        {"role": "user", "content": content},
     ]
     return prompt
 
@@ -100,9 +102,9 @@ class AnswerFlipJudge:
     def usage(self) -> Usage:
         return self.endpoint.usage
 
-    def ask(self, sample: SourceSample, image: Image.Image) -> str:
-        """The model's answer on ``image`` at the budget (cached). Raises Rejection."""
-        prompt = question_prompt(sample, image, self.budget)
+    def ask(self, sample: SourceSample, images: Sequence[Image.Image]) -> str:
+        """The model's answer on ``images`` at the budget (cached). Raises Rejection."""
+        prompt = question_prompt(sample, images, self.budget)
         done = self.endpoint.complete_sync(prompt, self.params, Usage())
         return done.text.strip() or done.refusal.strip()
 
@@ -111,17 +113,22 @@ class AnswerFlipJudge:
     ) -> Judgement | None:
         if result is None:
             result = op.apply(image)
+        # several images: every one is shown, the result in place of the one it ran on
+        shown = sample.images if sample.more_images else [image]
+        before_images = [img for img in shown if isinstance(img, Image.Image)]
+        after_images = list(before_images)
+        after_images[op.index if sample.more_images else 0] = result
         # A failed request raises Rejection: the sample becomes a rejection with the real
         # reason (timeout, rate limit...), not a candidate wrongly judged unhelpful.
         with self._lock:
             before = self._originals.get(sample.id)
         if before is None:
-            before = self.ask(sample, image)
+            before = self.ask(sample, before_images)
             with self._lock:
                 if len(self._originals) > 1024:
                     self._originals.clear()
                 self._originals[sample.id] = before
-        after = self.ask(sample, result)
+        after = self.ask(sample, after_images)
         right_before, right_after = (
             is_correct(before, sample.answer, sample.choices, sample.accepted),
             is_correct(after, sample.answer, sample.choices, sample.accepted),

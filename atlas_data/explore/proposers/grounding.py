@@ -80,10 +80,18 @@ class Grounding:
     def ask(self, system: str, sample: SourceSample, canvas: Image.Image, tokens: int) -> Any:
         """The model's JSON reply about ``canvas`` (shown at the budget), or ``None``."""
         prompt = Prompt(messages=[], max_side=self.budget.side)
-        part = prompt.add_image(canvas)
+        text = sample.question
+        shown = [img for img in sample.images if isinstance(img, Image.Image)]
+        if sample.more_images and any(img is canvas for img in shown):
+            # several images: the model sees every one and answers about this canvas
+            k = next(i for i, img in enumerate(shown) if img is canvas)
+            parts = prompt.add_images(shown)
+            text += f"\nReply about Image {k + 1} only, in its pixels."
+        else:
+            parts = [prompt.add_image(canvas)]
         prompt.messages = [
             {"role": "system", "content": system},
-            {"role": "user", "content": [part, {"type": "text", "text": sample.question}]},
+            {"role": "user", "content": [*parts, {"type": "text", "text": text}]},
         ]
         params = {**self.params, "max_tokens": tokens}
         return parse_json(self.endpoint.complete_sync(prompt, params, Usage()).text)
