@@ -6,7 +6,7 @@ import inspect
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.table import Table
 from atlas_data.config import SHORTCUTS, RunConfig, options
 from atlas_data.store.manifest import Manifest
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary, VocabularyError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 app = typer.Typer(
     help="Synthesize functional-token visual reasoning data (ATLAS, arXiv 2605.15198).",
@@ -296,7 +299,7 @@ def families(
     from atlas_data.sources.synthetic import FAMILIES, SyntheticSource
 
     t = Table(title=f"{len(FAMILIES)} synthetic task families")
-    for col in ("family", "what it asks", "operations (tokens)", "phrasings"):
+    for col in ("family", "what it asks", "operations (tokens)", "images", "phrasings"):
         t.add_column(col)
     for f in FAMILIES.values():
         chains = [
@@ -305,17 +308,35 @@ def families(
             else "none: direct answer when easy"
             for chain in f.chains
         ]
-        t.add_row(f.name, f.about, "\n".join(chains), str(len(f.phrasings)))
+        t.add_row(f.name, f.about, "\n".join(chains), str(f.images), str(len(f.phrasings)))
     console.print(t)
     if gallery is not None:
         gallery.mkdir(parents=True, exist_ok=True)
         for name in FAMILIES:
             sample = SyntheticSource(1, seed=seed, families=[name]).sample(0)
-            assert not isinstance(sample.image, bytes)
-            image = sample.image.copy()
-            image.thumbnail((480, 360))
-            image.save(gallery / f"{name}.jpg", quality=82)
+            shown = [img for img in sample.images if not isinstance(img, bytes)]
+            strip = side_by_side(shown, (480, 360))  # a sample of several: every image
+            strip.save(gallery / f"{name}.jpg", quality=82)
         console.print(f"wrote {len(FAMILIES)} examples to {gallery}")
+
+
+def side_by_side(images: list[Image.Image], box: tuple[int, int]) -> Image.Image:
+    """``images`` each fitted in ``box`` and laid left to right, a gap between them."""
+    from PIL import Image
+
+    thumbs = []
+    for img in images:
+        thumb = img.copy()
+        thumb.thumbnail(box)
+        thumbs.append(thumb)
+    gap = 12 if len(thumbs) > 1 else 0
+    width = sum(t.width for t in thumbs) + gap * (len(thumbs) - 1)
+    strip = Image.new("RGB", (width, max(t.height for t in thumbs)), (255, 255, 255))
+    x = 0
+    for t in thumbs:
+        strip.paste(t, (x, 0))
+        x += t.width + gap
+    return strip
 
 
 @app.command()

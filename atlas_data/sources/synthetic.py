@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from atlas_data.sources.base import SourceSample, content_id, pixels_digest
+from atlas_data.sources.base import SourceSample, content_id, images_digest, pixels_digest
 from atlas_data.sources.scenes import families as registered
 
 FAMILIES = registered()
@@ -60,10 +60,13 @@ class SyntheticSource:
             raise IndexError(f"sample index {i} out of range for n={self.n}")
         family = self.families[i % len(self.families)]
         scene = FAMILIES[family].make(random.Random(f"{self.seed}:{i}"), self.size)
-        img = scene.image if scene.image.mode == "RGB" else scene.image.convert("RGB")
+        img, *more = (im if im.mode == "RGB" else im.convert("RGB") for im in scene.images)
         return SourceSample(
-            id=content_id(pixels_digest(img), scene.question),
+            id=content_id(
+                images_digest([pixels_digest(im) for im in (img, *more)]), scene.question
+            ),
             image=img,
+            more_images=list(more),
             question=scene.question,
             answer=scene.answer,
             task=family,

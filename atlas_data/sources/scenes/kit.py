@@ -8,7 +8,7 @@ import io
 import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -58,6 +58,13 @@ class Scene:
     objects: list[dict[str, Any]]
     choices: list[str] | None = None
     encoded: bytes | None = None  # the JPEG ``image`` was decoded from (see :func:`camera`)
+    # Images 2..N of a scene that shows several (needs and objects name theirs: ``image``).
+    more_images: list[Image.Image] = field(default_factory=list)
+
+    @property
+    def images(self) -> list[Image.Image]:
+        """Every image of the scene, in order: Image 1 is ``image``."""
+        return [self.image, *self.more_images]
 
 
 FamilyFn = Callable[[random.Random, tuple[int, int]], Scene]
@@ -73,6 +80,7 @@ class Family:
     about: str
     phrasings: tuple[str, ...]
     chains: tuple[tuple[str, ...], ...]
+    images: int = 1  # images per sample
 
 
 def xy(p: Sequence[float]) -> tuple[float, float]:
