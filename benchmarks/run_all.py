@@ -25,6 +25,7 @@ BENCHMARKS = (
     ["dedup_lookup"],
     ["estimate_accuracy"],
     ["batch_explore"],
+    ["multi_image"],
     ["image_format"],
     ["profile_run"],
     ["profile_run", "--", "--image-format", "png"],

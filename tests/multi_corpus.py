@@ -138,18 +138,42 @@ def write(root: Path, seed: int = 0) -> list[Truth]:
     """Write the corpus into ``root`` (images + ``questions.jsonl``); a record's ``images``
     lists its photos in order."""
     rng = random.Random(seed)
+    made = [(kind, *make(rng)) for make, n, kind, _ in MAKERS for _ in range(n)]
+    tokens = {kind: token for _, _, kind, token in MAKERS}
+    names = _save(root, made)
+    return [
+        Truth(files[0], kind, tokens[kind], record["answer"])
+        for files, (kind, _, record) in zip(names, made, strict=True)
+    ]
+
+
+def write_small(root: Path, seed: int = 3) -> None:
+    """Four records for the export and trainer checks: a code on a tag in one of three
+    photos, a change between two photos, dots over two, and a tag photo shown alone (a
+    one-image row beside them)."""
+    rng = random.Random(seed)
+    while True:  # the tag maker shows two or three photos: take a three
+        images, record = tag_record(rng, False)
+        if len(images) == 3:
+            break
+    made = [("tag", images, record)]
+    made.append(("change", *change_record(rng, False)))
+    made.append(("dots", *dots_record(rng, False)))
+    images, record = tag_record(rng, False)
+    (box,) = record["bbox"]
+    made.append(("tag", [images[box["image"]]], {**record, "bbox": [{**box, "image": 0}]}))
+    _save(root, made)
+
+
+def _save(root: Path, made: list[tuple[str, list[Image.Image], dict[str, Any]]]) -> list[list[str]]:
+    """Each record's images as JPEG files and its line in ``questions.jsonl``."""
     root.mkdir(parents=True, exist_ok=True)
-    truths: list[Truth] = []
-    lines: list[str] = []
-    for make, n, kind, token in MAKERS:
-        for _ in range(n):
-            images, record = make(rng)
-            names = []
-            for j, img in enumerate(images):
-                name = f"{len(truths):03d}-{kind}-{j}.jpg"
-                img.save(root / name, quality=92)
-                names.append(name)
-            lines.append(json.dumps({"images": names, **record}))
-            truths.append(Truth(names[0], kind, token, record["answer"]))
+    lines, names = [], []
+    for i, (kind, images, record) in enumerate(made):
+        files = [f"{i:03d}-{kind}-{j}.jpg" for j in range(len(images))]
+        for name, img in zip(files, images, strict=True):
+            img.save(root / name, quality=92)
+        lines.append(json.dumps({"images": files, **record}))
+        names.append(files)
     (root / "questions.jsonl").write_text("\n".join(lines) + "\n")
-    return truths
+    return names

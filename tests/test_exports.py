@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -19,8 +20,10 @@ from atlas_data.config import RunConfig
 from atlas_data.run.driver import run
 from atlas_data.store.export import ExportError, export_run
 from atlas_data.store.limits import image_tokens, smart_resize
+from atlas_data.store.manifest import Manifest
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
 from atlas_data.train.rewards import compute_score, parse_label, reward_func
+from tests import multi_corpus
 from tests.runs import run_folder
 
 N = 7
@@ -323,3 +326,87 @@ def test_openrlhf_export_labels_feed_its_reward_func(hf_run, tmp_path):
     out_scores = reward_func(queries, prompts, labels)
     assert [round(float(x), 6) for x in out_scores["rewards"]] == expected
     assert sum(expected) / len(expected) > 0.9
+
+
+@pytest.fixture(scope="module")
+def multi_run(tmp_path_factory) -> tuple[Path, Manifest]:
+    """A run over samples of 3, 2, 2 and 1 images, every one kept."""
+    base = tmp_path_factory.mktemp("multi")
+    multi_corpus.write_small(base / "corpus")
+    config = RunConfig(
+        source="local",
+        source_options={"root": str(base / "corpus"), "questions": "questions.jsonl"},
+        split="both",
+        out=str(base / "runs"),
+    )
+    manifest = run(config)
+    assert manifest.counts.kept == 4, manifest.counts
+    return manifest.folder, manifest
+
+
+def _run_rows(folder: Path, split: str) -> dict[str, dict]:
+    """The run's kept rows of one split by id, as the run wrote them."""
+    files = sorted((folder / split).glob("*.parquet"))
+    assert files, split
+    return {r["id"]: r for f in files for r in pq.read_table(f).to_pylist()}
+
+
+def _pixels(img: Image.Image) -> np.ndarray:
+    """An image at a common small size, for comparing a fitted copy with its original."""
+    return np.asarray(img.convert("RGB").resize((64, 48), Image.Resampling.BILINEAR), float)
+
+
+def _exported_rows(fmt: str, out: Path) -> list[tuple[str, str, list[Image.Image]]]:
+    """``(id, user text with a placeholder per image, images)`` per row, read back with the
+    loader the trainers use (``datasets``; image paths opened from the export's folder)."""
+    data = out / {"llamafactory": "multi.jsonl", "openrlhf": "train.jsonl"}.get(
+        fmt, "train.parquet"
+    )
+    ds = load_dataset("json" if data.suffix == ".jsonl" else "parquet", data_files=str(data))
+    rows = []
+    for row in ds["train"]:
+        images = row["images"]
+        if fmt in ("llamafactory", "openrlhf"):
+            images = [Image.open(out / rel) for rel in images]
+        if fmt == "trl":
+            (user,) = row["prompt"]
+            kinds = [p["type"] for p in user["content"]]
+            assert kinds.count("image") + kinds.count("text") == len(kinds)
+        row_id = row["extra_info"]["id"] if fmt == "verl" else row["id"]
+        rows.append((row_id, _user_text(fmt, row), images))
+    return rows
+
+
+@pytest.mark.parametrize("fmt", ["trl", "llamafactory", "verl", "openrlhf"])
+def test_every_format_round_trips_a_three_image_sample(multi_run, tmp_path, fmt):
+    folder, manifest = multi_run
+    out = tmp_path / fmt
+    summary = export_run(folder, fmt, out, name="multi")
+    expected = _run_rows(folder, summary["split"])
+    rows = _exported_rows(fmt, out)
+    assert sorted(i for i, _, _ in rows) == sorted(expected)  # every kept row, once
+    by_count: dict[int, int] = {}
+    for row_id, text, images in rows:
+        source = expected[row_id]
+        run_text = (source["messages"] if summary["split"] == "sft" else source["prompt"])[0][
+            "content"
+        ]
+        originals = [Image.open(io.BytesIO(img["bytes"])) for img in source["images"]]
+        n = len(originals)
+        by_count[n] = by_count.get(n, 0) + 1
+        # one placeholder (TRL: one image part) per image, the run's text around them
+        assert text.count("<image>") == len(images) == n
+        assert text == run_text
+        marks = ["<image>"] if n == 1 else [f"Image {k}: <image>" for k in range(1, n + 1)]
+        assert text.startswith("\n".join(marks) + "\n" + source["question"].strip())
+        # the same pictures in the same order, fitted to the run's budget side
+        for k, (img, original) in enumerate(zip(images, originals, strict=True)):
+            (w, h), (ow, oh) = img.size, original.size
+            assert max(w, h) <= manifest.budget_side < max(ow, oh)
+            assert abs(w / h - ow / oh) < 0.01, (row_id, k)
+            diffs = [np.abs(_pixels(img) - _pixels(o)).mean() for o in originals]
+            # near-identical to its own original (a resize and a re-encode apart), and
+            # closest to it: the images of one sample are told apart (a retaken photo of
+            # the same scene differs by about one grey level at this size)
+            assert diffs[k] < 0.5 and int(np.argmin(diffs)) == k, (row_id, k, diffs)
+    assert by_count == {3: 1, 2: 2, 1: 1}

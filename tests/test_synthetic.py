@@ -11,6 +11,7 @@ from functools import cache
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from atlas_data.config import Budget, RunConfig
 from atlas_data.explore.search import complete_needs
@@ -18,7 +19,7 @@ from atlas_data.ops import Operation, need_in
 from atlas_data.ops.frame import Frame
 from atlas_data.ops.geometry import ray_hits_box, segment_distance
 from atlas_data.ops.spec import Need
-from atlas_data.sources.base import SourceSample, content_id, pixels_digest
+from atlas_data.sources.base import SourceSample, content_id, images_digest, pixels_digest
 from atlas_data.sources.scenes.kit import CODE_ALPHABET
 from atlas_data.sources.synthetic import FAMILIES, SyntheticSource
 
@@ -46,7 +47,8 @@ def completed(s: SourceSample, budget: Budget | None = None) -> list[Need]:
     """The sample's needs with their parameters completed at ``budget`` (default: the run's
     default), as explore does."""
     budget = budget or RunConfig().budget()
-    return complete_needs(s, s.image.size, budget).needs  # type: ignore[union-attr]
+    sizes = [img.size for img in s.images]  # type: ignore[union-attr]
+    return complete_needs(s, sizes, budget).needs
 
 
 def the_need(s: SourceSample, op: str | None = None) -> dict:
@@ -121,23 +123,28 @@ def test_ids_unique_over_200() -> None:
 def test_contract_and_need_applies(family: str) -> None:
     for s in family_samples(family):
         assert s.source == "synthetic" and s.task == family
-        assert s.image.mode == "RGB" and s.image.size == SIZE  # type: ignore[union-attr]
-        assert s.id == content_id(pixels_digest(s.image), s.question)  # type: ignore[arg-type]
+        images = [img for img in s.images if isinstance(img, Image.Image)]
+        assert len(images) == FAMILIES[family].images  # every sample shows the declared number
+        assert all(img.mode == "RGB" and img.size == SIZE for img in images)
+        digest = images_digest([pixels_digest(img) for img in images])
+        assert s.id == content_id(digest, s.question)
         assert 0 < len(s.answer) <= 20
         json.dumps(s.annotations)
         assert chain_of(s) in FAMILIES[family].chains
-        canvas, frame = s.image, Frame(s.image.size)  # type: ignore[union-attr]
-        for need in completed(s):  # each step runs on the previous step's result, in its frame
+        # each step runs on the previous result of the image it names, in that image's frame
+        canvases, frames = list(images), [Frame(img.size) for img in images]
+        for need in completed(s):
             assert need.reveals
-            op = Operation(need.op, need_in(frame, need).params)
-            out = op.apply(canvas)  # type: ignore[arg-type]
-            canvas, frame = out, op.reframe(frame, out.size)
+            k = need.image
+            op = Operation(need.op, need_in(frames[k], need).params)
+            out = op.apply(canvases[k])
+            canvases[k], frames[k] = out, op.reframe(frames[k], out.size)
         objects = s.objects
         assert len(objects) >= 3
         for o in objects:
             x0, y0, x1, y1 = o["box"]
             assert o["label"] and 0 <= x0 < x1 <= SIZE[0] and 0 <= y0 < y1 <= SIZE[1]
-            Operation("box", {"box": o["box"]}).apply(s.image)  # type: ignore[arg-type]
+            Operation("box", {"box": o["box"]}).apply(images[o.get("image", 0)])
 
 
 # --------------------------------------------------------------------------- per family

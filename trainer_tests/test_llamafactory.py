@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytest.importorskip("llamafactory")
 
+import torch  # noqa: E402
 import yaml  # noqa: E402
 from doc_blocks import block  # noqa: E402
-from llamafactory.data import get_dataset, get_template_and_fix_tokenizer  # noqa: E402
+from llamafactory.data import (  # noqa: E402
+    SFTDataCollatorWith4DAttentionMask,
+    get_dataset,
+    get_template_and_fix_tokenizer,
+)
 from llamafactory.hparams import get_train_args  # noqa: E402
-from llamafactory.model import load_tokenizer  # noqa: E402
+from llamafactory.model import load_model, load_tokenizer  # noqa: E402
 from llamafactory.train.tuner import run_exp  # noqa: E402
 
 from atlas_data.tokens import DEFAULT_VOCABULARY  # noqa: E402
@@ -71,6 +78,56 @@ def test_get_dataset_labels_the_assistant_turn_with_single_token_ids(
         assert "<|vision_end|>\n" in prompt
     assert token_rows >= 1
     assert set(ids) == set(DEFAULT_VOCABULARY.tokens)
+
+
+def test_get_dataset_keeps_every_image_of_multi_image_rows(
+    multi_exported, tiny_plain_model, tmp_path
+):
+    """Rows of 3, 2, 2 and 1 images: the mm_plugin (which checks the ``<image>`` count
+    against ``images``) expands each placeholder where it stands, and the workflow's own
+    collator and model take every image."""
+    model_args, data_args, training_args, finetuning_args, _ = get_train_args(
+        _args(multi_exported, tiny_plain_model, tmp_path)
+    )
+    modules = load_tokenizer(model_args)
+    tok = modules["tokenizer"]
+    template = get_template_and_fix_tokenizer(tok, data_args)
+    data = get_dataset(template, model_args, data_args, training_args, stage="sft", **modules)
+    train = data["train_dataset"]
+    folder, _ = multi_exported("llamafactory")
+    source = [json.loads(line) for line in (folder / "atlas_check.jsonl").read_text().splitlines()]
+    assert len(train) == len(source) == 4
+    start, end = (
+        tok.convert_tokens_to_ids("<|vision_start|>"),
+        tok.convert_tokens_to_ids("<|vision_end|>"),
+    )
+    for row, record in zip(train, source, strict=True):
+        n = len(record["images"])
+        user = record["messages"][0]["content"]
+        assert user.count("<image>") == n == len(row["images"])
+        ids = [t for t, lab in zip(row["input_ids"], row["labels"], strict=True) if lab == IGNORE]
+        assert ids.count(start) == ids.count(end) == n
+        # the text around each image is the export's: split at the images' tokens
+        pieces, k = [], 0
+        for i, t in enumerate(ids):
+            if t == start:
+                pieces.append(ids[k:i])
+            elif t == end:
+                k = i + 1
+        pieces.append(ids[k:])
+        prompt = "<image>".join(tok.decode(p) for p in pieces)
+        assert f"<|im_start|>user\n{user}<|im_end|>" in prompt
+    assert sorted(len(r["images"]) for r in source) == [1, 2, 2, 3]
+    model = load_model(tok, model_args, finetuning_args, is_trainable=False)
+    collator = SFTDataCollatorWith4DAttentionMask(template=template, model=model, **modules)
+    batch = collator([dict(row) for row in train])
+    assert batch["image_grid_thw"].shape[0] == sum(len(r["images"]) for r in source)
+    pad = tok.convert_tokens_to_ids("<|image_pad|>")
+    merge = modules["processor"].image_processor.merge_size
+    assert (batch["input_ids"] == pad).sum() == batch["image_grid_thw"].prod(-1).sum() // merge**2
+    with torch.no_grad():
+        out = model(**batch)
+    assert torch.isfinite(out.loss)
 
 
 def test_sft_runs_two_steps(exported, tiny_plain_model, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -57,6 +59,52 @@ def test_sft_trains_on_the_completion_only_with_one_label_per_token(exported, ti
         assert marked == [ids[s["token"]] for s in row["token_spans"]]
     result = trainer.train()
     assert result.global_step == 2 and torch.isfinite(torch.tensor(result.training_loss))
+
+
+VISION = re.compile(r"<\|vision_start\|>(?:<\|image_pad\|>)+<\|vision_end\|>")
+
+
+def test_sft_collator_batches_every_image_of_multi_image_rows(multi_exported, tiny_model, tmp_path):
+    """Rows of 3, 2, 2 and 1 images in one batch of SFTTrainer's own collator: each row's
+    images are all there, each where the row's prompt places it, and the model takes them."""
+    folder, settings = multi_exported("trl")
+    processor, model = _load(tiny_model)
+    ds = load_dataset("parquet", data_files=str(folder / "train.parquet"), split="train")
+    assert max(len(r["images"]) for r in ds) == 3
+    config = trl.SFTConfig(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=len(ds),
+        **settings["SFTConfig"],
+        **COMMON,
+    )
+    trainer = trl.SFTTrainer(model=model, args=config, train_dataset=ds, processing_class=processor)
+    batch = next(iter(trainer.get_train_dataloader()))
+    tok = processor.tokenizer
+    start, pad = (tok.convert_tokens_to_ids(t) for t in ("<|vision_start|>", "<|image_pad|>"))
+    merge = processor.image_processor.merge_size
+    grids = batch["image_grid_thw"].tolist()  # one row per image, the batch's rows in order
+    rows = {r["completion"][0]["content"][0]["text"]: r for r in ds}  # the loader shuffles
+    seen, used = [], 0
+    for input_ids, labels, mask in zip(
+        batch["input_ids"], batch["labels"], batch["attention_mask"], strict=True
+    ):
+        row = rows[tok.decode(input_ids[labels != -100].tolist()).removesuffix("<|im_end|>\n")]
+        parts = row["prompt"][0]["content"]
+        n = len(row["images"])
+        ids = input_ids[mask == 1].tolist()
+        assert ids.count(start) == n == sum(p["type"] == "image" for p in parts)
+        own = grids[used : used + n]
+        used += n
+        assert ids.count(pad) == sum(t * h * w for t, h, w in own) // merge**2
+        # the prompt as the model sees it, each image's tokens written back as a placeholder
+        prompt = VISION.sub("<image>", tok.decode(input_ids[(labels == -100) & (mask == 1)]))
+        user = "".join("<image>" if p["type"] == "image" else p["text"] for p in parts)
+        assert f"<|im_start|>user\n{user}<|im_end|>" in prompt
+        seen.append(n)
+    assert used == len(grids) and sorted(seen) == sorted(len(r["images"]) for r in ds)
+    with torch.no_grad():  # Qwen2-VL checks image features against image tokens
+        out = trainer.model(**batch)
+    assert torch.isfinite(out.loss)
 
 
 def _la_trainer(exported, tiny_model, tmp_path, alpha, **extra):
