@@ -15,6 +15,11 @@ what the record marks:
 - naming, with boxes or labelled points: the label written beside the target;
 - anything else with boxes: a zoom (or, with ``bbox_op=box``, a box) on the last box.
 
+Explore tries these in turn (:func:`need_chains`): when the phrasing names no kind the
+annotations serve, every drawing they allow is tried, so a paraphrase loses nothing. With
+several images, each annotation names its image and a count runs over all of them
+(:func:`sample_chains`).
+
 With several boxes, the last is where the answer lies and the earlier ones are what the
 question refers to. Every need carries a ``measure`` (its purpose and numbers) so that the
 operation's help rule can prove, or refuse, it at the budget; what its result shows is
@@ -73,14 +78,15 @@ def need_chains(
 ) -> list[list[Need]]:
     """Every chain of needs the annotations allow, in the order the question's intent
     gives: the first of its kinds they serve, then a look at the region the answer lies in
-    (the last box). When the intent names nothing the annotations can serve (a phrasing no pattern
-    knows), each drawing the annotations allow follows (numbered marks when the answer is
-    their count, a line through two points, boxes on two regions, an arrow from the first
-    box to the last): each need's help rule at the budget decides, so a paraphrase loses
-    no operation. A question whose own kind was served and refused by its rule is not
-    given another drawing: the annotations then say no drawing helps it. A change between
-    images, and a label that writes the answer, are drawn only when asked for. Raises
-    :class:`Rejection` on annotations inconsistent with what the question asks."""
+    (the last box). When the intent names nothing the annotations can serve (a phrasing no
+    pattern knows), each drawing the annotations allow follows (numbered marks when the
+    answer is their count, a line through two points, boxes on two regions, an arrow from
+    the first box to the last): each need's help rule at the budget decides, so a
+    paraphrase loses no operation. A question whose own kind was served and refused by its
+    rule is not given another drawing: the annotations then say no drawing helps it. A
+    change between images, and a label that writes the answer, are drawn only when asked
+    for. Raises :class:`Rejection` on annotations inconsistent with what the question
+    asks."""
     asked = (BUILDERS[kind](a, intent) for kind in intent.kinds if kind in kinds)
     served = next((chain for chain in asked if chain), [])  # the first kind they serve
     chains = [served]
