@@ -93,7 +93,9 @@ def test_rl_split_carries_prompt_images_and_ground_truth(default_run):
     ).fetchall()
     assert len(rows) == manifest.counts.kept
     for prompt, answer, n_images, reference in rows:
-        assert prompt[0]["content"].startswith("<image>") and answer and n_images == 1
+        user = prompt[0]["content"]
+        assert user.count("<image>") == n_images and answer
+        assert user.startswith("<image>" if n_images == 1 else "Image 1: <image>\n")
         assert f"\\boxed{{{answer}}}" in reference
 
 

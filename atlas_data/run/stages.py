@@ -154,12 +154,14 @@ class Stages:
             own = (item.encoded, item.encoded_as) if item.encoded and not lossless else None
             if len(loaded) == 1:
                 return Sample(bare, [loaded[0].image], item.id, [own])
-        originals = [
+        originals: list[tuple[bytes, str] | None] = [
             (got.original, STORABLE_FORMATS[got.original_format])
             if got.original is not None and got.original_format
             else None
             for got in loaded
         ]
+        if isinstance(item.image, Image.Image):
+            originals[0] = own  # Image 1 as its camera wrote it; the others encoded by the run
         sha = images_digest([got.sha256 for got in loaded])
         return Sample(bare, [got.image for got in loaded], sha, originals)
 
