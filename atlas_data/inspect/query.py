@@ -23,7 +23,7 @@ RECIPES: dict[str, tuple[str, str]] = {
     ),
     "rejection-reasons": (
         "Rejections by stage and reason, most frequent first.",
-        "SELECT stage, reason, count(*) AS n FROM rejects GROUP BY ALL ORDER BY n DESC, reason",
+        "SELECT stage, reason, count(*) AS n FROM rejects GROUP BY ALL ORDER BY n DESC, reason, stage",
     ),
     "reasoning-length": (
         "Average reasoning length (characters and words) per task.",
@@ -53,7 +53,7 @@ RECIPES: dict[str, tuple[str, str]] = {
         "Judge verdicts per operation: how many helpful, mean score.",
         "SELECT op.name AS operation, op.judge AS judge, count(*) AS n, "
         "count(*) FILTER (WHERE op.helpful) AS helpful, round(avg(op.score), 3) AS mean_score "
-        "FROM (SELECT unnest(operations) AS op FROM kept) GROUP BY ALL ORDER BY operation",
+        "FROM (SELECT unnest(operations) AS op FROM kept) GROUP BY ALL ORDER BY operation, judge",
     ),
 }
 
