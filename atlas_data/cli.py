@@ -88,6 +88,7 @@ def _run(**values: Any) -> None:
     from atlas_data.llm import RunStopped
     from atlas_data.run.driver import drive, in_order
     from atlas_data.run.plan import RunPlan
+    from atlas_data.run.workers import worker_processes, workers_for
 
     exports = values.pop("export") or []
     estimating = values.pop("estimate")
@@ -101,8 +102,9 @@ def _run(**values: Any) -> None:
         return
     done_before = sum(r.samples for r in plan.run_dir.records())
     if done_before:
-        console.print(f"resuming {plan.run_dir.root}: {done_before} samples already done")
-    console.print(f"source: {plan.taken()}")
+        console.print(f"resuming {plan.run_dir.url}: {done_before} samples already done")
+    n = workers_for(plan)
+    console.print(f"source: {plan.taken()}; {n} worker process{'es' if n > 1 else ''}")
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -122,10 +124,17 @@ def _run(**values: Any) -> None:
         def on_pass(samples: int) -> None:  # a batch run explores again after each batch
             progress.reset(task, total=samples, description="exploring and teaching")
 
+        def on_shard(_record: Any) -> None:  # several workers: progress by committed shard
+            progress.update(task, completed=sum(r.samples for r in plan.run_dir.records()))
+
         try:
-            manifest = drive(
-                plan, in_order(plan, lambda: progress.advance(task)), 1, on_batch, on_pass
-            )
+            if n == 1:
+                manifest = drive(
+                    plan, in_order(plan, lambda: progress.advance(task)), 1, on_batch, on_pass
+                )
+            else:
+                with worker_processes(plan, n, on_shard=on_shard) as workers:
+                    manifest = drive(plan, workers.map_shards, n, on_batch, on_pass)
         except RunStopped as exc:
             progress.stop()
             if exc.exit_code == 3:  # a planned stop: say what to do next, not "error"
@@ -135,8 +144,10 @@ def _run(**values: Any) -> None:
     console.print(summary_table(manifest))
     if not manifest.counts.kept:
         _fail("no sample was kept; see the rejection reasons above")
+    local = plan.run_dir.loc.local_root  # exports are for trainers: on local disk
     for fmt in exports:
-        _export(plan.run_dir.root, fmt, plan.run_dir.root / "exports" / fmt)
+        target = (local or Path("exports") / plan.run_id) / "exports" / fmt
+        _export(plan.run_dir.url, fmt, target)
 
 
 def _estimate(plan: Any) -> None:
@@ -400,7 +411,7 @@ def publish(
 
 
 def _export(
-    run_dir: Path, fmt: str, out: Path, name: str | None = None, max_pixels: int | None = None
+    run_dir: str, fmt: str, out: Path, name: str | None = None, max_pixels: int | None = None
 ) -> None:
     from atlas_data.store.export import SETTINGS, ExportError, export_run
 
@@ -420,7 +431,9 @@ def _export(
 
 @app.command()
 def export(
-    run_dir: Annotated[Path, typer.Argument(help="A finished run folder (has manifest.json).")],
+    run_dir: Annotated[
+        str, typer.Argument(help="A finished run (has manifest.json): a folder or a URL.")
+    ],
     format: Annotated[str, typer.Option(help="trl, llamafactory, verl or openrlhf.")],
     out: Annotated[Path, typer.Option(help="Output folder.")],
     name: Annotated[

@@ -238,7 +238,25 @@ class RunConfig:
         DEFAULT_MAX_PIXELS, "Refuse (as a rejection row) images with more pixels than this."
     )
     shard_size: int = option(DEFAULT_SHARD_SIZE, "Samples per Parquet shard.")
-    out: str = option(DEFAULT_OUT, "Folder that holds run folders.", "where")
+    out: str = option(
+        DEFAULT_OUT,
+        "Folder that holds run folders, or an object-store URL: s3://bucket/runs, gs://..., "
+        "az://..., file://... (credentials: the store's own, e.g. the AWS_* variables).",
+        "where",
+    )
+    storage_options: dict[str, Any] = option(
+        {},
+        "Option key=value for --out's fsspec filesystem (repeatable), e.g. anon=false.",
+        "where",
+        flag="storage-opt",
+    )
+    workers: int | None = option(
+        None,
+        "Worker processes the shards run on (a local Dask cluster; each has its own OCR "
+        "engine). Default: every core this process may use, cgroup limits included. 1: "
+        "in this process. Rows do not depend on it.",
+        "where",
+    )
     run_id: str | None = option(
         None, "Run folder name (default: source, split and a hash of the config).", "where"
     )
@@ -269,6 +287,8 @@ class RunConfig:
             raise ValueError(
                 f"teacher_batch must be one of {TEACHER_BATCH}: {self.teacher_batch!r}"
             )
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
         if self.max_cost is not None and self.max_cost <= 0:
             raise ValueError(f"max_cost must be positive, got {self.max_cost}")
 
@@ -304,6 +324,7 @@ class RunConfig:
         doc = asdict(self)
         doc["source_options"] = without_secrets(self.source_options)
         doc["teacher_options"] = without_secrets(self.teacher_options)
+        doc["storage_options"] = without_secrets(self.storage_options)
         return json.loads(json.dumps(doc, default=str))
 
     def kinds(self) -> tuple[str, ...]:

@@ -1,8 +1,9 @@
 """The ``synth`` flow: thin Prefect orchestration over :func:`atlas_data.run.driver.drive`.
 
 The flow's parameters are generated from :class:`~atlas_data.config.RunConfig` (every
-option a CLI run has, with the same defaults and help) plus three of its own that say only
-*where* shards run: ``concurrency``, ``task_runner`` and ``dask_address``. Unknown keys
+option a CLI run has, with the same defaults and help, ``workers`` and ``out`` among them)
+plus three of its own that say only *where* shards run: ``concurrency``, ``task_runner``
+and ``dask_address``. Unknown keys
 are an error that names the known ones.
 
 One task per shard (a batch of ``shard_size`` samples), never per sample: a task costs
@@ -18,7 +19,7 @@ from __future__ import annotations
 import inspect
 import re
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,15 +31,24 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from atlas_data.config import RunConfig, options
 from atlas_data.extras import require
 from atlas_data.inspect.summary import summary_rows
-from atlas_data.run.driver import drive, run_shard
+from atlas_data.llm.prices import metering
+from atlas_data.run.driver import drive
+from atlas_data.run.ledger import SpendCap
 from atlas_data.run.plan import RunPlan
+from atlas_data.run.shard import run_shard
+from atlas_data.run.workers import local_cluster, workers_for
+from atlas_data.store.location import is_url
 from atlas_data.store.manifest import Manifest, ShardRecord
 
-TaskRunnerName = Literal["thread", "dask"]
+TaskRunnerName = Literal["auto", "thread", "dask"]
 # Orchestration-only parameters: where shards run, never what they contain.
 ORCHESTRATION: dict[str, tuple[Any, Any, str]] = {
-    "concurrency": (int, 2, "Shards run at once."),
-    "task_runner": (TaskRunnerName, "thread", "thread (local pool) or dask."),
+    "concurrency": (int, 2, "Shards run at once on threads (task_runner thread)."),
+    "task_runner": (
+        TaskRunnerName,
+        "auto",
+        "auto (dask worker processes when `workers` is over 1, else threads), thread or dask.",
+    ),
     "dask_address": (str | None, None, "A Dask scheduler address; none starts a local cluster."),
 }
 
@@ -58,13 +68,22 @@ def _shard_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str
     retries=2,
     retry_delay_seconds=[2, 10],
 )
-def synth_shard(config: dict[str, Any], run_id: str, index: int, redo: bool = False) -> ShardRecord:
-    """Produce shard ``index`` (or return its completion record if it is done on disk)."""
+def synth_shard(
+    config: dict[str, Any],
+    run_id: str,
+    index: int,
+    redo: bool = False,
+    cap: dict[str, Any] | None = None,
+) -> ShardRecord:
+    """Produce shard ``index`` (or return its completion record if it is done on disk),
+    metered against the invocation's ``--max-cost`` (``cap``) in whichever process."""
     logger = get_run_logger()
     plan = RunPlan.resolve(RunConfig.from_params(config))
+    plan.spend_cap = SpendCap(**cap) if cap else None
     if not redo and plan.run_dir.is_done(index):
         logger.info("shard %d already done on disk: skipped", index)
-    record = run_shard(plan, index, redo)
+    with metering(plan.meter()):
+        record = run_shard(plan, index, redo)
     logger.info(
         "shard %d%s: %d samples, %d kept, %d rejected in %.1f s",
         index,
@@ -79,18 +98,20 @@ def synth_shard(config: dict[str, Any], run_id: str, index: int, redo: bool = Fa
 
 
 def build_task_runner(
-    name: TaskRunnerName, dask_address: str | None, concurrency: int
+    name: TaskRunnerName, dask_address: str | None, concurrency: int, workers: int = 1
 ) -> TaskRunner[Any]:
-    """The local thread pool, or prefect-dask on an existing cluster (a temporary one if
-    no address is given)."""
+    """The local thread pool, or prefect-dask: on an existing cluster, or on a temporary
+    local one of ``workers`` processes (``auto``: that when there is more than one)."""
+    if name == "auto":
+        name = "dask" if dask_address or workers > 1 else "thread"
     if name == "thread":
         return ThreadPoolTaskRunner(max_workers=concurrency)
     if name == "dask":
         runner: Any = require("prefect_dask", "dask").DaskTaskRunner
         if dask_address:
             return runner(address=dask_address)
-        return runner(cluster_kwargs={"n_workers": 1, "threads_per_worker": concurrency})
-    raise ValueError(f"task_runner must be 'thread' or 'dask', got {name!r}")
+        return runner(cluster_kwargs=local_cluster(workers))
+    raise ValueError(f"task_runner must be 'auto', 'thread' or 'dask', got {name!r}")
 
 
 def _code(text: str) -> str:
@@ -122,18 +143,21 @@ def _synth(**params: Any) -> dict[str, Any]:
     runner_name, address = params.pop("task_runner"), params.pop("dask_address")
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-    params["out"] = str(Path(params["out"]).resolve())  # served runs start elsewhere
+    if not is_url(params["out"]):
+        params["out"] = str(Path(params["out"]).resolve())  # served runs start elsewhere
     plan = RunPlan.resolve(RunConfig.from_params(params))
     config = plan.config.public() | {
         "source_options": plan.config.source_options,
         "teacher_options": plan.config.teacher_options,
+        "storage_options": plan.config.storage_options,
     }
+    workers = workers_for(plan)
     logger.info(
         "run %s: %s in shards of %d -> %s",
-        plan.run_id, plan.taken(), plan.config.shard_size, plan.run_dir.root,
+        plan.run_id, plan.taken(), plan.config.shard_size, plan.run_dir.url,
     )  # fmt: skip
 
-    with build_task_runner(runner_name, address, concurrency) as runner:
+    with build_task_runner(runner_name, address, concurrency, workers) as runner:
 
         def map_shards(indices: list[int], redo: bool) -> list[ShardRecord]:
             if redo:
@@ -142,7 +166,13 @@ def _synth(**params: Any) -> dict[str, Any]:
                 # A shard not done on disk must run even if Prefect's cache remembers it.
                 runner.submit(
                     synth_shard.with_options(refresh_cache=redo or not plan.run_dir.is_done(i)),
-                    parameters={"config": config, "run_id": plan.run_id, "index": i, "redo": redo},
+                    parameters={
+                        "config": config,
+                        "run_id": plan.run_id,
+                        "index": i,
+                        "redo": redo,
+                        "cap": asdict(plan.spend_cap) if plan.spend_cap else None,
+                    },
                 )
                 for i in indices
             ]
@@ -151,7 +181,7 @@ def _synth(**params: Any) -> dict[str, Any]:
             return records
 
         t0 = time.perf_counter()
-        manifest = drive(plan, map_shards, wave=concurrency)
+        manifest = drive(plan, map_shards, wave=concurrency if runner_name == "thread" else workers)
     create_markdown_artifact(
         summary_markdown(manifest),
         key=f"synth-{plan.config.split}-summary",
@@ -160,7 +190,7 @@ def _synth(**params: Any) -> dict[str, Any]:
     c = manifest.counts
     logger.info(
         "kept %d of %d samples (%s rejected by reason); output %s",
-        c.kept, c.samples, c.rejected_by_reason or "none", plan.run_dir.root,
+        c.kept, c.samples, c.rejected_by_reason or "none", plan.run_dir.url,
     )  # fmt: skip
     return manifest.to_json()
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from inspect_runs import make_run
+
+# Runs in this suite are small: one process each, unless a test asks for workers (the
+# cluster tests do; `--workers`' own default is every core, see test_cluster.py).
+os.environ.setdefault("ATLAS_DATA_WORKERS", "1")
 
 
 @pytest.fixture(scope="session")

@@ -208,9 +208,10 @@ def test_near_duplicates_survive_a_resume(corpus):
     before = outcome(config, corpus["kinds"])
     plan = RunPlan.resolve(config)
     last = max(r.shard for r in plan.run_dir.records())
+    root = plan.run_dir.root
     for kind in ("sft", "rejects"):
-        plan.run_dir.part(kind, last).unlink(missing_ok=True)
-    plan.run_dir.done_record(last).unlink()  # the last shard was cut short
+        (root / plan.run_dir.part(kind, last)).unlink(missing_ok=True)
+    (root / plan.run_dir.done_record(last)).unlink()  # the last shard was cut short
     run(config)
     assert outcome(config, corpus["kinds"]) == before
     assert before["near"][0][0] == "near_duplicate"

@@ -199,10 +199,10 @@ def test_cross_shard_duplicate_is_repaired_to_the_library_rows(server, library, 
     _, manifest = run_flow(out=str(out))
     rd = RunPlan.resolve(RunConfig(**PARAMS, out=str(out))).run_dir
     # Simulate shard 2 having finished before shard 0 and kept one of shard 0's keys.
-    rec0 = json.loads(rd.done_record(0).read_text())
-    rec2 = json.loads(rd.done_record(2).read_text())
+    rec0 = json.loads((rd.root / rd.done_record(0)).read_text())
+    rec2 = json.loads((rd.root / rd.done_record(2)).read_text())
     rec2["keys"] = [*rec2["keys"], rec0["keys"][0]]
-    rd.done_record(2).write_text(json.dumps(rec2))
+    (rd.root / rd.done_record(2)).write_text(json.dumps(rec2))
     assert shards_to_redo(rd.records()) == [2]
     before = files(rd.root)
     state, again = run_flow(out=str(out))

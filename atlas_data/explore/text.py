@@ -13,6 +13,7 @@ string: OCR reads glyphs far smaller than a vision-language model does.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import weakref
@@ -43,6 +44,9 @@ class Line:
     text: str
     score: float
     box: Box  # in pixels of the image that was read
+
+
+OCR_THREADS = "ATLAS_DATA_OCR_THREADS"  # set by the run's worker processes (-1: onnxruntime's)
 
 
 def model_paths() -> dict[str, Path]:
@@ -94,6 +98,10 @@ class OcrEngine:
                 "Det.model_path": str(paths["det"]),
                 "Cls.model_path": str(paths["cls"]),
                 "Rec.model_path": str(paths["rec"]),
+                # one worker process of several: its share of the cores, not all of them
+                "EngineConfig.onnxruntime.intra_op_num_threads": int(
+                    os.environ.get(OCR_THREADS, "-1")
+                ),
             }
         )
 

@@ -23,7 +23,8 @@ RECIPES: dict[str, tuple[str, str]] = {
     ),
     "rejection-reasons": (
         "Rejections by stage and reason, most frequent first.",
-        "SELECT stage, reason, count(*) AS n FROM rejects GROUP BY ALL ORDER BY n DESC, reason, stage",
+        "SELECT stage, reason, count(*) AS n FROM rejects GROUP BY ALL "
+        "ORDER BY n DESC, reason, stage",
     ),
     "reasoning-length": (
         "Average reasoning length (characters and words) per task.",

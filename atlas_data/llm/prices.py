@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 BATCH_DISCOUNT = Decimal("0.5")  # the OpenAI Batch API: half the list price
 MODES = ("live", "batch", "offline")
@@ -183,32 +183,56 @@ def merge_billed(into: dict[str, dict[str, int]], other: dict[str, dict[str, int
         add_billed(into, key, t.get("input_tokens", 0), t.get("output_tokens", 0), t["requests"])
 
 
+class SharedSpend(Protocol):
+    """What the other processes of a run have spent (a run on several workers)."""
+
+    def publish(self, own: Decimal) -> None: ...
+
+    def others(self) -> Decimal: ...
+
+
 class Meter:
     """Dollars spent by the run so far, against ``--max-cost``.
 
     It starts from what the run's records already hold (earlier invocations, finished
-    shards, batches) and adds each request this process pays for; once the cap is
-    reached, no new request is sent (those in flight finish: one concurrency window)."""
+    shards, batches) and adds each request this process pays for; with ``shared``, also
+    what the run's other worker processes have paid for in this invocation. Once the cap is
+    reached, no new request is sent (those in flight finish: one concurrency window per
+    process)."""
 
-    def __init__(self, cap: float, book: PriceBook, spent: Decimal = Decimal(0)) -> None:
+    def __init__(
+        self,
+        cap: float,
+        book: PriceBook,
+        spent: Decimal = Decimal(0),
+        shared: SharedSpend | None = None,
+    ) -> None:
         self.cap = Decimal(str(cap))
         self.book = book
-        self.spent = spent
+        self.base, self.own, self.shared = spent, Decimal(0), shared
         self._lock = threading.Lock()
+
+    @property
+    def spent(self) -> Decimal:
+        others = self.shared.others() if self.shared is not None else Decimal(0)
+        return self.base + self.own + others
 
     def charge(self, key: str, input_tokens: int, output_tokens: int) -> None:
         price = self.book.price(*split_key(key))
         if price is None:
             return  # refused before the run (RunPlan): a capped run prices every model
         with self._lock:
-            self.spent += price.usd(input_tokens, output_tokens)
+            self.own += price.usd(input_tokens, output_tokens)
+            if self.shared is not None:
+                self.shared.publish(self.own)
 
     def check(self) -> None:
         from atlas_data.llm.stops import BudgetExhausted
 
-        if self.spent >= self.cap:
+        spent = self.spent
+        if spent >= self.cap:
             raise BudgetExhausted(
-                f"--max-cost reached: ${self.spent:.4f} spent of ${self.cap}. What is finished "
+                f"--max-cost reached: ${spent:.4f} spent of ${self.cap}. What is finished "
                 "is kept; rerun the same command with a higher --max-cost to go on"
             )
 

@@ -15,14 +15,14 @@ from collections.abc import Callable, Iterable, Iterator
 
 from atlas_data import __version__
 from atlas_data.config import RunConfig
-from atlas_data.dedup.kept import Kept, shards_to_redo
+from atlas_data.dedup.kept import shards_to_redo
 from atlas_data.llm.batch import REQUESTS_FILE, Progress, vllm_command
 from atlas_data.llm.client import EndpointConfig
 from atlas_data.llm.prices import meter, metering
 from atlas_data.llm.stops import AwaitingResults, RunStopped
 from atlas_data.run.ledger import cost_of
 from atlas_data.run.plan import RunPlan
-from atlas_data.run.shard import process_shard
+from atlas_data.run.shard import run_shard
 from atlas_data.store.manifest import (
     Counts,
     Filters,
@@ -37,17 +37,6 @@ from atlas_data.store.schemas import ROW_SCHEMAS, SCHEMA_VERSION, schema_hash
 # (shard indices, redo) -> their completion records; where and how they run is the caller's.
 MapShards = Callable[[list[int], bool], Iterable[ShardRecord]]
 MAX_BATCH_ROUNDS = 20  # passes of a batch run: resubmissions after expiries and retries
-
-
-def run_shard(
-    plan: RunPlan, index: int, redo: bool = False, on_item: Callable[[], None] | None = None
-) -> ShardRecord:
-    """Shard ``index`` with the keys of the finished shards before it, or its record when
-    it is done on disk and not to be redone (the flow's task and the library alike)."""
-    if not redo and plan.run_dir.is_done(index):
-        return plan.run_dir.record(index)
-    history = Kept.of_records(plan.run_dir.records(), index, plan.config.dedup_bits)
-    return process_shard(plan, index, history, on_item)
 
 
 def drive(
@@ -66,18 +55,23 @@ def drive(
     Raises :class:`~atlas_data.llm.stops.RunStopped` subclasses: the run stops, resumable.
     """
     run_dir = plan.run_dir
-    run_dir.root.mkdir(parents=True, exist_ok=True)
+    run_dir.loc.makedirs()
     run_dir.clean_temporaries()
     t0 = time.perf_counter()
-    with metering(plan.meter()):
-        if plan.config.teacher_batch != "off":
-            processed = batch_passes(plan, map_shards, on_batch, on_pass)
-        else:
-            processed = _passes(plan, map_shards, wave)
-        # only after a concurrent run was cut short
-        redo = shards_to_redo(run_dir.records(), plan.config.dedup_bits)
-        if redo:
-            list(map_shards(redo, True))
+    cap = plan.start_spending()
+    try:
+        with metering(plan.meter()):
+            if plan.config.teacher_batch != "off":
+                processed = batch_passes(plan, map_shards, on_batch, on_pass)
+            else:
+                processed = _passes(plan, map_shards, wave)
+            # only after a concurrent run was cut short
+            redo = shards_to_redo(run_dir.records(), plan.config.dedup_bits)
+            if redo:
+                list(map_shards(redo, True))
+    finally:
+        if cap is not None:
+            cap.end(run_dir)
     return finalize(plan, time.perf_counter() - t0, processed)
 
 
@@ -159,9 +153,16 @@ def in_order(plan: RunPlan, on_item: Callable[[], None] | None = None) -> MapSha
 
 
 def run(config: RunConfig, on_item: Callable[[], None] | None = None) -> Manifest:
-    """Run (or resume) a whole run in this process; returns the manifest."""
+    """Run (or resume) a whole run on ``--workers`` processes (one: in this process, where
+    ``on_item`` sees each sample); returns the manifest."""
+    from atlas_data.run.workers import worker_processes, workers_for
+
     plan = RunPlan.resolve(config)
-    return drive(plan, in_order(plan, on_item))
+    n = workers_for(plan)
+    if n == 1:
+        return drive(plan, in_order(plan, on_item))
+    with worker_processes(plan, n) as workers:
+        return drive(plan, workers.map_shards, wave=n)
 
 
 def finalize(plan: RunPlan, wall_seconds: float | None = None, processed: int = 0) -> Manifest:
@@ -214,7 +215,7 @@ def finalize(plan: RunPlan, wall_seconds: float | None = None, processed: int = 
             if wall_seconds and processed
             else None,
         ),
-        files=sorted(str(p.relative_to(run.root)) for p in run.parquet_files()),
+        files=run.committed_files(records),
     )
     run.write_manifest(manifest)
     return manifest

@@ -9,24 +9,24 @@ billed. Summing the three gives every token paid for, whichever invocation paid 
 
 from __future__ import annotations
 
-import json
 import uuid
-from pathlib import Path
+from dataclasses import dataclass
+from decimal import Decimal
 
 from atlas_data.llm import Usage
 from atlas_data.llm.batch import BatchState
-from atlas_data.llm.prices import PriceBook, merge_billed, spent, total_usd
+from atlas_data.llm.prices import Meter, PriceBook, merge_billed, spent, total_usd
 from atlas_data.store.manifest import Cost
 from atlas_data.store.run import RunDir
 
+SPENT = "_spent"  # what shards cut short by the cap paid for
 
-def record_spent(root: Path, index: int, usage: Usage) -> None:
+
+def record_spent(run_dir: RunDir, index: int, usage: Usage) -> None:
     """What a shard cut short by ``--max-cost`` paid for, counted here once."""
     if usage.billed:
-        folder = root / "_spent"
-        folder.mkdir(parents=True, exist_ok=True)
         doc = {"shard": index, "billed": usage.billed}
-        (folder / f"shard-{index:05d}-{uuid.uuid4().hex[:8]}.json").write_text(json.dumps(doc))
+        run_dir.loc.write_json(f"{SPENT}/shard-{index:05d}-{uuid.uuid4().hex[:8]}.json", doc)
 
 
 def run_billed(run_dir: RunDir) -> dict[str, dict[str, int]]:
@@ -35,9 +35,11 @@ def run_billed(run_dir: RunDir) -> dict[str, dict[str, int]]:
     billed: dict[str, dict[str, int]] = {}
     for r in run_dir.records():
         merge_billed(billed, r.usage.billed)
-    for p in sorted((run_dir.root / "_spent").glob("*.json")):
-        merge_billed(billed, json.loads(p.read_text())["billed"])
-    merge_billed(billed, BatchState.load(run_dir.root / "_batches" / "state.json").billed())
+    for name in run_dir.loc.listdir(SPENT, ".json"):
+        merge_billed(billed, run_dir.loc.read_json(f"{SPENT}/{name}")["billed"])
+    local = run_dir.loc.local_root  # batches run on local disk only (RunPlan says so)
+    if local is not None:
+        merge_billed(billed, BatchState.load(local / "_batches" / "state.json").billed())
     return billed
 
 
@@ -65,3 +67,54 @@ def cost_of(run_dir: RunDir, book: PriceBook) -> Cost:
         models=[p.to_json() for p in parts],
         note=note,
     )
+
+
+class LiveSpend:
+    """What each process of one invocation has spent so far, in the run's own storage:
+    ``_spent/live/<session>/<process>.json``, rewritten whole after every billed request.
+
+    Every worker reads the others' notes before it sends a request, so with N workers the
+    cap is passed by at most the requests already in flight, on a shared disk or in an
+    object store alike. The notes are meters, not the ledger: what was paid is counted
+    once, by the shard records and ``_spent/`` notes :func:`run_billed` reads."""
+
+    def __init__(self, run_dir: RunDir, session: str) -> None:
+        self.loc, self.folder = run_dir.loc, f"{SPENT}/live/{session}"
+        self.name = f"{uuid.uuid4().hex}.json"
+
+    def publish(self, own: Decimal) -> None:
+        self.loc.write_json(f"{self.folder}/{self.name}", {"usd": str(own)})
+
+    def others(self) -> Decimal:
+        total = Decimal(0)
+        for name in self.loc.listdir(self.folder, ".json"):
+            if name != self.name:
+                try:
+                    total += Decimal(self.loc.read_json(f"{self.folder}/{name}")["usd"])
+                except (FileNotFoundError, ValueError, KeyError):  # being rewritten
+                    continue
+        return total
+
+    def close(self) -> None:
+        self.loc.remove_tree(self.folder)
+
+
+@dataclass(frozen=True)
+class SpendCap:
+    """One invocation's ``--max-cost``, as every worker process meters it: the cap, what
+    the run had spent when the invocation began, and the invocation's ``session``."""
+
+    cap: float
+    base: str  # USD, a Decimal's text
+    session: str
+
+    @classmethod
+    def start(cls, run_dir: RunDir, cap: float, book: PriceBook) -> SpendCap:
+        so_far = total_usd(spent(run_billed(run_dir), book)) or Decimal(0)
+        return cls(cap, str(so_far), uuid.uuid4().hex[:12])
+
+    def meter(self, run_dir: RunDir, book: PriceBook) -> Meter:
+        return Meter(self.cap, book, Decimal(self.base), LiveSpend(run_dir, self.session))
+
+    def end(self, run_dir: RunDir) -> None:
+        LiveSpend(run_dir, self.session).close()

@@ -12,8 +12,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from decimal import Decimal
-from pathlib import Path
+from functools import cached_property
 from typing import Any
 
 from atlas_data.config import RunConfig
@@ -23,10 +22,11 @@ from atlas_data.explore import judge_names, proposer_names
 from atlas_data.llm.batch import Batches
 from atlas_data.llm.cache import ResponseCache
 from atlas_data.llm.client import EndpointConfig
-from atlas_data.llm.prices import Meter, PriceBook, spent, total_usd
-from atlas_data.run.ledger import run_billed
+from atlas_data.llm.prices import Meter, PriceBook
+from atlas_data.run.ledger import SpendCap
 from atlas_data.sources import build_source, source_size
 from atlas_data.sources.base import Source
+from atlas_data.store.location import Location
 from atlas_data.store.run import RunDir
 from atlas_data.teacher import build_teacher
 from atlas_data.tokens import DEFAULT_VOCABULARY, Vocabulary
@@ -45,6 +45,7 @@ class RunPlan:
     identity: dict[str, Any] = field(repr=False, default_factory=dict)
     filters: Decontamination | None = None  # the benchmarks the run keeps out
     estimating: bool = False  # --estimate: every pass defers, nothing is committed
+    spend_cap: SpendCap | None = None  # this invocation's --max-cost (see start_spending)
 
     @classmethod
     def resolve(cls, config: RunConfig) -> RunPlan:
@@ -86,6 +87,11 @@ class RunPlan:
                 raise ValueError("--teacher-batch batches the requests of --teacher openai")
             if self.total is None:
                 raise ValueError("--teacher-batch needs a source of known size: pass --n")
+            if self.run_dir.loc.remote:
+                raise ValueError(
+                    "--teacher-batch keeps its batches' state beside the run, on local disk: "
+                    "use a local --out (or run without --teacher-batch)"
+                )
         if config.max_cost is not None:
             unpriced = [m for m, mode in self.models() if book.price(m, mode) is None]
             if unpriced:
@@ -136,17 +142,21 @@ class RunPlan:
             client,
         )
 
-    def meter(self) -> Meter | None:
-        """The spending meter of ``--max-cost``, started at what the run already spent."""
-        if self.config.max_cost is None:
-            return None
-        book = self.price_book()
-        so_far = total_usd(spent(run_billed(self.run_dir), book))
-        return Meter(self.config.max_cost, book, so_far or Decimal(0))
+    def start_spending(self) -> SpendCap | None:
+        """The cap of ``--max-cost`` for one invocation, started at what the run already
+        spent; every process of the invocation meters against it (:meth:`meter`)."""
+        if self.config.max_cost is not None:
+            self.spend_cap = SpendCap.start(self.run_dir, self.config.max_cost, self.price_book())
+        return self.spend_cap
 
-    @property
+    def meter(self) -> Meter | None:
+        """This process's meter of the invocation's cap (None: no cap)."""
+        cap = self.spend_cap
+        return None if cap is None else cap.meter(self.run_dir, self.price_book())
+
+    @cached_property
     def run_dir(self) -> RunDir:
-        return RunDir(Path(self.config.out) / self.run_id)
+        return RunDir(Location(self.config.out, self.config.storage_options).child(self.run_id))
 
     @property
     def total(self) -> int | None:

@@ -199,8 +199,8 @@ def process_shard(
         else build_teacher(config.teacher, config.teacher_options, config.budget())
     )
     batching = plan.deferring and not plan.estimating
-    store = ExploredStore(plan.run_dir.root)
-    saved = store.load(index) if batching else None
+    store = ExploredStore(plan.run_dir.root) if batching else None
+    saved = store.load(index) if store is not None else None
     entries: Iterator[Any] = (
         iter(saved) if saved is not None else source_items(plan.source, start, stop)
     )
@@ -221,15 +221,27 @@ def process_shard(
     except BaseException as exc:
         writer.abort()
         if isinstance(exc, BudgetExhausted):  # what the cut shard paid for still counts
-            record_spent(plan.run_dir.root, index, line.usage())
+            record_spent(plan.run_dir, index, line.usage())
         raise
     if plan.deferring and (record.deferred or plan.estimating):
         writer.abort()  # redone in the next pass, with the batch's answers in the cache
-        if line.explored is not None:
+        if line.explored is not None and store is not None:
             store.save(index, line.explored)
         Spool(spool_folder(plan)).write(index, teach.deferred)
         return ShardRecord(shard=index, deferred=record.deferred)
     record.first, record.seconds = start, round(time.perf_counter() - t0, 3)
     committed = writer.commit(record)
-    store.drop(index)
+    if store is not None:
+        store.drop(index)
     return committed
+
+
+def run_shard(
+    plan: RunPlan, index: int, redo: bool = False, on_item: Callable[[], None] | None = None
+) -> ShardRecord:
+    """Shard ``index`` with the keys of the finished shards before it, or its record when
+    it is done on disk and not to be redone (the flow's task and the library alike)."""
+    if not redo and plan.run_dir.is_done(index):
+        return plan.run_dir.record(index)
+    history = Kept.of_records(plan.run_dir.records(), index, plan.config.dedup_bits)
+    return process_shard(plan, index, history, on_item)

@@ -15,8 +15,7 @@ holds them, so the same SQL works on SFT-only, RL-only and ``both`` runs). ``rej
 from __future__ import annotations
 
 import json
-import posixpath
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from atlas_data.atomic import atomic_write_json
+from atlas_data.store.location import Location
 from atlas_data.store.manifest import Manifest, ShardRecord
 from atlas_data.store.schemas import REJECTS, SFT
 from atlas_data.store.writer import ShardWriter
@@ -43,55 +42,79 @@ class RunNotFound(ValueError):
 
 
 class RunDir:
-    """One run's folder as the driver writes it: shard parts, completion records, manifest."""
+    """One run's folder as the driver writes it: shard parts, completion records, manifest,
+    on local disk or in an object store (:class:`~atlas_data.store.location.Location`)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Path | str | Location, options: dict[str, Any] | None = None) -> None:
+        self.loc = root if isinstance(root, Location) else Location(root, options)
 
-    def part(self, kind: str, index: int) -> Path:
-        return self.root / kind / f"{shard_name(index)}.parquet"
+    @property
+    def root(self) -> Path:
+        """The folder on local disk; what only works there (batches, estimates, exports
+        beside the run) says so instead of writing elsewhere."""
+        local = self.loc.local_root
+        if local is None:
+            raise ValueError(
+                f"{self.loc.url} is in an object store; this needs a run on local disk "
+                "(--out a folder)"
+            )
+        return local
 
-    def done_record(self, index: int) -> Path:
-        return self.root / DONE_DIR / f"{shard_name(index)}.json"
+    @property
+    def url(self) -> str:
+        return self.loc.url
+
+    def part(self, kind: str, index: int) -> str:
+        return f"{kind}/{shard_name(index)}.parquet"
+
+    def done_record(self, index: int) -> str:
+        return f"{DONE_DIR}/{shard_name(index)}.json"
 
     def is_done(self, index: int) -> bool:
-        return self.done_record(index).exists()
+        return self.loc.exists(self.done_record(index))
 
     def shard_writer(self, index: int, kinds: Iterable[str]) -> ShardWriter:
         parts = {kind: self.part(kind, index) for kind in kinds}
-        return ShardWriter(index, parts, self.done_record(index), self.root)
+        return ShardWriter(index, parts, self.done_record(index), self.loc)
 
     def record(self, index: int) -> ShardRecord:
         """The completion record of a finished shard."""
-        return ShardRecord.from_json(json.loads(self.done_record(index).read_text()))
+        return ShardRecord.from_json(self.loc.read_json(self.done_record(index)))
 
     def records(self) -> list[ShardRecord]:
         """Every committed shard's record, in shard order."""
-        folder = self.root / DONE_DIR
-        if not folder.exists():
-            return []
-        paths = sorted(folder.glob("part-*.json"))
-        return [ShardRecord.from_json(json.loads(p.read_text())) for p in paths]
+        names = self.loc.listdir(DONE_DIR, ".json")
+        return [
+            ShardRecord.from_json(self.loc.read_json(f"{DONE_DIR}/{n}"))
+            for n in names
+            if n.startswith("part-")
+        ]
 
     def clean_temporaries(self) -> int:
-        """Remove temp files a crashed writer left behind (never readable as data)."""
+        """Remove temp files a crashed writer left behind (never readable as data); an
+        object store has none (its files are staged on local disk)."""
+        local = self.loc.local_root
+        if local is None:
+            return 0
         n = 0
         for kind in (*SPLIT_DIRS, DONE_DIR, "."):
-            folder = self.root / kind
+            folder = local / kind
             if folder.exists():
                 for tmp in folder.glob(".*.tmp-*"):
                     tmp.unlink(missing_ok=True)
                     n += 1
         return n
 
-    def parquet_files(self, kinds: Iterable[str] = SPLIT_DIRS) -> list[Path]:
-        return [p for k in kinds for p in sorted((self.root / k).glob("part-*.parquet"))]
+    def committed_files(self, records: Iterable[ShardRecord] | None = None) -> list[str]:
+        """The data files the commit records name, relative to the run: what is data (a
+        file without a record, cut short by a crash, is not)."""
+        records = self.records() if records is None else records
+        return sorted(f for r in records for f in r.files.values())
 
-    def write_manifest(self, manifest: Manifest) -> Path:
+    def write_manifest(self, manifest: Manifest) -> str:
         """Write the manifest last, atomically: from then on the run reads as finished."""
-        path = self.root / MANIFEST
-        atomic_write_json(path, manifest.to_json())
-        return path
+        self.loc.write_json(MANIFEST, manifest.to_json())
+        return self.loc.url_of(MANIFEST)
 
 
 @dataclass
@@ -149,65 +172,40 @@ class Run:
         self.close()
 
 
-def _is_url(run: str) -> bool:
-    return "://" in run and not run.startswith("file://")
-
-
-def _filesystem(run: str) -> Any:
-    import fsspec
-
-    protocol = run.split("://", 1)[0]
+def _find(run: str) -> tuple[Location, dict[str, list[str]], str | None]:
+    """Locate the shards of each row type; returns the location, the files (paths or URLs
+    by row type) and the manifest's text. A run's files are the ones its manifest or, while
+    it is unfinished, its commit records name (an object a killed run left uncommitted is
+    not data); a published dataset's are ``data/<kind>/*.parquet``."""
     try:
-        return fsspec.filesystem(protocol)
-    except (ImportError, ValueError) as exc:
-        raise RunNotFound(
-            f"cannot open {run!r}: no fsspec filesystem for {protocol}:// ({exc}); "
-            f"install its package (s3fs for s3://, huggingface_hub for hf://)"
-        ) from exc
-
-
-def _find(run: str) -> tuple[str, dict[str, list[str]], Callable[[str], str | None], Any]:
-    """Locate the shards of each row type; returns root, files, a text reader, the fs."""
-    if _is_url(run):
-        fs = _filesystem(run)
-        root = run.rstrip("/")
-
-        def glob(pattern: str) -> list[str]:
-            return sorted(fs.unstrip_protocol(p) for p in fs.glob(pattern))
-
-        def read(name: str) -> str | None:
-            path = posixpath.join(root, name)
-            return fs.cat_file(path).decode() if fs.exists(path) else None
-
+        loc = Location(run)
+    except ValueError as exc:
+        raise RunNotFound(str(exc)) from exc
+    text = loc.read_bytes(MANIFEST).decode("utf-8") if loc.exists(MANIFEST) else None
+    if text is not None:
+        names = list(Manifest.from_json(json.loads(text)).files)
     else:
-        fs = None
-        local = Path(run.removeprefix("file://")).expanduser()
-        root = str(local)
-
-        def glob(pattern: str) -> list[str]:
-            return sorted(str(p) for p in local.glob(pattern.removeprefix(root + "/")))
-
-        def read(name: str) -> str | None:
-            path = local / name
-            return path.read_text(encoding="utf-8") if path.exists() else None
-
+        names = RunDir(loc).committed_files()
+    if not names:  # a published dataset, or shards without records
+        for kind in SPLIT_DIRS:
+            names += [f"{kind}/{n}" for n in loc.listdir(kind, ".parquet") if n.startswith("part-")]
+            names += [f"data/{kind}/{n}" for n in loc.listdir(f"data/{kind}", ".parquet")]
     files: dict[str, list[str]] = {}
-    for kind in SPLIT_DIRS:
-        found = glob(f"{root}/{kind}/part-*.parquet") or glob(f"{root}/data/{kind}/*.parquet")
-        if found:
-            files[kind] = found
-    return root, files, read, fs
+    for name in sorted(names):
+        kind = name.removeprefix("data/").split("/", 1)[0]
+        if kind in SPLIT_DIRS:
+            files.setdefault(kind, []).append(loc.url_of(name))
+    return loc, files, text
 
 
 def open_run(run: str | Path) -> Run:
     """Open a run folder, ``file://`` path or any fsspec URL (``s3://``, ``hf://``): the one
     reader of a finished run and of its ``manifest.json``."""
     run = str(run)
-    root, files, read, fs = _find(run)
-    text = read(MANIFEST)
+    loc, files, text = _find(run)
     if not files.get("sft") and not files.get("rl") and not text:
-        local = Path(run.removeprefix("file://")).expanduser()
-        runs = [] if _is_url(run) or not local.is_dir() else sorted(local.glob(f"*/{MANIFEST}"))
+        local = loc.local_root
+        runs = [] if local is None or not local.is_dir() else sorted(local.glob(f"*/{MANIFEST}"))
         if runs:
             names = ", ".join(str(p.parent) for p in runs[:5])
             raise RunNotFound(f"{run!r} holds runs, not shards: pass one run folder, e.g. {names}")
@@ -218,7 +216,7 @@ def open_run(run: str | Path) -> Run:
             "dataset); pass the run folder itself, e.g. data/runs/<run-id>"
         )
     manifest = Manifest.from_json(json.loads(text)) if text else None
-    return Run(root=root, files=files, manifest=manifest, fs=fs)
+    return Run(root=loc.url, files=files, manifest=manifest, fs=loc.fs)
 
 
 def _connect(files: dict[str, list[str]], fs: Any) -> duckdb.DuckDBPyConnection:

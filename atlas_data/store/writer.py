@@ -1,15 +1,16 @@
 """Crash-safe writing of one shard's files. The layout is :class:`~atlas_data.store.run.RunDir`'s,
 which says where each file goes (:meth:`~atlas_data.store.run.RunDir.shard_writer`).
 
-Every file is written to a dot-prefixed temporary name in the same folder, fsynced, then
-renamed: a crash leaves at most a ``.tmp`` file that no ``*.parquet`` glob reads. A shard
-counts as done only once its completion record exists, so a rerun redoes any shard that
-was cut short and overwrites its parts under the same names: no loss, no duplicates.
+Every file is written on local disk first (:meth:`Location.staging`: a dot-prefixed
+temporary beside its target, or a scratch file for an object store), then committed whole
+(a rename, or one upload): a crash leaves at most a ``.tmp`` file that no ``*.parquet``
+glob reads, or an object no commit record names. A shard counts as done only once its
+completion record exists, so a rerun redoes any shard that was cut short and overwrites
+its parts under the same names: no loss, no duplicates.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from atlas_data.atomic import atomic_write_json, fsync_dir
+from atlas_data.store.location import Location
 from atlas_data.store.manifest import ShardRecord
 from atlas_data.store.schemas import ROW_SCHEMAS, with_hf_metadata
 
@@ -40,17 +41,6 @@ def image_bytes(row: dict[str, Any]) -> int:
     )
 
 
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
-def _commit(tmp: Path, path: Path) -> None:
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
 class ShardWriter:
     """Streams one shard's rows into temporary Parquet files, a row group at a time, and
     commits them (rename, then the completion record) only when the shard is whole.
@@ -59,16 +49,17 @@ class ShardWriter:
     split with no rows in this shard gets no file: ``datasets`` cannot read an empty
     Parquet file, and every glob over the run must load.
 
-    ``parts``: each split's file; ``done``: the completion record; ``root``: the folder the
-    record names the files relative to (:meth:`~atlas_data.store.run.RunDir.shard_writer`).
+    ``parts``: each split's file and ``done`` the completion record, relative to the run's
+    ``loc`` (:meth:`~atlas_data.store.run.RunDir.shard_writer`).
     """
 
-    def __init__(self, index: int, parts: Mapping[str, Path], done: Path, root: Path) -> None:
-        self.index, self.parts, self.done, self.root = index, dict(parts), done, root
+    def __init__(self, index: int, parts: Mapping[str, str], done: str, loc: Location) -> None:
+        self.index, self.parts, self.done, self.loc = index, dict(parts), done, loc
         self.kinds = tuple(parts)
         self._buffers: dict[str, list[dict[str, Any]]] = {k: [] for k in self.kinds}
         self._buffered_bytes: dict[str, int] = dict.fromkeys(self.kinds, 0)
         self._writers: dict[str, pq.ParquetWriter] = {}
+        self._staged: dict[str, Path] = {}  # each open part's file on local disk
         self.counts: dict[str, int] = dict.fromkeys(self.kinds, 0)
 
     def add(self, kind: str, row: dict[str, Any]) -> None:
@@ -88,31 +79,30 @@ class ShardWriter:
             return
         schema = with_hf_metadata(ROW_SCHEMAS[kind])
         if kind not in self._writers:
-            path = self.parts[kind]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._writers[kind] = pq.ParquetWriter(_temporary(path), schema, compression="zstd")
+            staged = self._staged[kind] = self.loc.staging(self.parts[kind])
+            self._writers[kind] = pq.ParquetWriter(staged, schema, compression="zstd")
         self._writers[kind].write_table(pa.Table.from_pylist(rows, schema=schema))
 
     def commit(self, record: ShardRecord) -> ShardRecord:
-        """Close and rename every part, then write the completion record (the commit point)."""
+        """Close and commit every part, then write the completion record (the commit point)."""
         files = {}
         for kind in self.kinds:
             self._flush(kind)
-            path = self.parts[kind]
+            rel = self.parts[kind]
             writer = self._writers.pop(kind, None)
             if writer is not None:
                 writer.close()
-                _commit(_temporary(path), path)
-                files[kind] = str(path.relative_to(self.root))
-            elif path.exists():  # a previous attempt wrote rows this one does not have
-                path.unlink()
+                self.loc.commit_file(self._staged.pop(kind), rel)
+                files[kind] = rel
+            elif self.loc.exists(rel):  # a previous attempt wrote rows this one does not have
+                self.loc.delete(rel)
         record = replace(record, shard=self.index, files=files)
-        atomic_write_json(self.done, record.to_json())
+        self.loc.write_json(self.done, record.to_json())
         return record
 
     def abort(self) -> None:
         """Drop what was written (an exception stopped the shard): no temporary survives."""
         for kind, writer in self._writers.items():
             writer.close()
-            _temporary(self.parts[kind]).unlink(missing_ok=True)
+            self._staged.pop(kind).unlink(missing_ok=True)
         self._writers.clear()
