@@ -1,25 +1,61 @@
-"""Benchmark 7: what each synthetic family costs to generate, against encoding its image.
+"""Benchmark 7: what each synthetic family costs to generate, against encoding its image,
+and the whole default run's speed against the 16-family default it grew from.
 
 For every family, ``--per-family`` scenes at the default 1600×1200 are generated, and the
 same images are then encoded as the store encodes results (``encode_png``): a cost every
-sample pays anyway. Prints ms per scene for both and, last, the whole set's
-``generation / encoding`` ratio (one core).
+sample pays anyway. Prints ms per scene for both and the whole set's
+``generation / encoding`` ratio (one core). With ``--run N``, it then runs N samples of
+the default and N samples of the 16 families the default had before issue 30, through
+the whole pipeline in one process each, interleaved over ``--rounds``, and prints the
+samples per second of both and their ratio (the default's may drop by at most 10 %).
 
-    python -m benchmarks.families [--per-family 12]
+    python -m benchmarks.families [--per-family 12] [--run 192 --rounds 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
+import time
+from pathlib import Path
 
+from atlas_data.config import RunConfig
 from atlas_data.ops.image_io import encode_png
+from atlas_data.run.driver import run
 from atlas_data.sources.synthetic import FAMILIES, SyntheticSource
 from benchmarks.common import header, ratio_line, synthetic_image, timed
+
+# The embedded default when issue 30 was filed: the baseline of the run-speed ratio.
+SIXTEEN = ("small_text", "counting", "odd_one", "geometry", "direction", "bar_chart", "clock",
+           "count_inside", "flow", "gauge", "receipt", "relative_position", "ruler", "sign",
+           "spot_difference", "table")  # fmt: skip
+
+
+def run_speed(n: int, rounds: int) -> None:
+    """Samples per second of the default against the 16-family default, same size."""
+    seconds = {"default": 0.0, "sixteen": 0.0}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(rounds):  # interleaved: a slow spell of the machine hits both
+            for which in ("default", "sixteen") if r % 2 == 0 else ("sixteen", "default"):
+                options = {"families": ",".join(SIXTEEN)} if which == "sixteen" else {}
+                config = RunConfig(n=n, seed=r, workers=1, source_options=options,
+                                   out=str(Path(tmp) / f"{which}-{r}"))  # fmt: skip
+                t0 = time.perf_counter()
+                manifest = run(config)
+                seconds[which] += time.perf_counter() - t0
+                print(f"round {r} {which}: {manifest.counts.kept} of {n} kept")
+    speed = {k: n * rounds / v for k, v in seconds.items()}
+    print(f"default ({len(FAMILIES)} families): {speed['default']:.2f} samples/s; "
+          f"the 16 of before: {speed['sixteen']:.2f} samples/s")  # fmt: skip
+    ratio_line("default / 16-family samples per second", speed["default"] / speed["sixteen"],
+               ">= 0.9")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-family", type=int, default=12, help="scenes per family")
+    parser.add_argument("--run", type=int, default=0, help="samples per end-to-end run")
+    parser.add_argument("--rounds", type=int, default=2, help="end-to-end rounds")
     args = parser.parse_args()
     header("synthetic families: generation vs PNG encoding (one core)")
     n = args.per_family
@@ -37,6 +73,8 @@ def main() -> None:
     scenes = n * len(FAMILIES)
     print(f"all {len(FAMILIES)} families: {scenes / total_gen:.1f} scenes/s generated")
     ratio_line("generation / PNG encoding", total_gen / total_enc, "report")
+    if args.run:
+        run_speed(args.run, args.rounds)
 
 
 if __name__ == "__main__":

@@ -5,57 +5,21 @@ acts, that it holds the evidence, and that the evidence is visible at the budget
 
 from __future__ import annotations
 
-import io
-from functools import cache
-
 import cv2
 import numpy as np
 from PIL import Image
 
-from atlas_data.config import RunConfig
-from atlas_data.explore.search import complete_needs
-from atlas_data.ops import Operation, need_in
-from atlas_data.ops.frame import Frame
-from atlas_data.ops.image_io import Storage
 from atlas_data.ops.spec import Need
 from atlas_data.ops.zoom import zoom_scale
-from atlas_data.sources.base import SourceSample
-from atlas_data.sources.synthetic import FAMILIES, SyntheticSource
+from atlas_data.sources.synthetic import FAMILIES
+from tests.family_pixels import BUDGET, completed, run_chain, samples, stored_images
 
-BUDGET = RunConfig().budget()
 READING = BUDGET.reading_px
 
 
-@cache
-def samples(family: str, n: int = 24, seed: int = 5) -> tuple[SourceSample, ...]:
-    return tuple(SyntheticSource(n, seed=seed, families=[family]))
-
-
-def stored(s: SourceSample) -> list[np.ndarray]:
-    """Every image of ``s`` as the run stores it, decoded (int RGB arrays)."""
-    out = []
-    for k, img in enumerate([s.image, *s.more_images]):
-        assert isinstance(img, Image.Image)
-        data = s.encoded if k == 0 and s.encoded else Storage.measure(img, "auto").encode(img)
-        out.append(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int))
-    return out
-
-
-def completed(s: SourceSample, arrays: list[np.ndarray]) -> list[Need]:
-    sizes = [(a.shape[1], a.shape[0]) for a in arrays]
-    return complete_needs(s, sizes, BUDGET).needs
-
-
-def run_chain(needs: list[Need], arrays: list[np.ndarray]) -> list[Image.Image]:
+def run_chains(needs: list[Need], arrays: list[np.ndarray]) -> list[Image.Image]:
     """Every need run for real, each on the latest canvas of the image it names."""
-    canvases = [Image.fromarray(a.astype(np.uint8)) for a in arrays]
-    frames = [Frame(c.size) for c in canvases]
-    for n in needs:
-        op = Operation(n.op, need_in(frames[n.image], n).params)
-        out = op.apply(canvases[n.image])
-        frames[n.image] = op.reframe(frames[n.image], out.size)
-        canvases[n.image] = out
-    return canvases
+    return [run_chain([n for n in needs if n.image == k], a) for k, a in enumerate(arrays)]
 
 
 # ------------------------------------------------------------------------ count_across
@@ -86,8 +50,8 @@ def pieces(a: np.ndarray, rgb: list[int], kind: str) -> list[tuple[int, int, int
 
 def test_count_across_total_is_the_target_blobs_of_both_stored_images_and_marks_sit_on_them():
     chains = set()
-    for s in samples("count_across"):
-        arrays = stored(s)
+    for s in samples("count_across", 24):
+        arrays = [np.asarray(im).astype(int) for im in stored_images(s)]
         assert len(arrays) == 2 and FAMILIES["count_across"].images == 2
         t = s.annotations["target"]
         found = [pieces(a, t["rgb"], t["kind"]) for a in arrays]
@@ -130,7 +94,7 @@ def test_count_across_total_is_the_target_blobs_of_both_stored_images_and_marks_
             assert size * zoom_scale(n.params["box"], n.params["factor"], BUDGET) >= READING
             x0, y0, x1, y1 = n.params["box"]
             assert all(x0 <= px <= x1 and y0 <= py <= y1 for px, py in nxt.params["points"])
-        out = run_chain(needs, arrays)  # the chain runs on the images it names
+        out = run_chains(needs, arrays)  # the chain runs on the images it names
         assert len(out) == 2
     assert chains == set(FAMILIES["count_across"].chains), chains
 
@@ -157,8 +121,8 @@ def changed(arrays: list[np.ndarray]) -> list[np.ndarray]:
 
 def test_forensics_the_altered_image_is_the_one_whose_region_differs_and_the_box_holds_it():
     variants = set()
-    for s in samples("forensics", n=20):
-        arrays = stored(s)
+    for s in samples("forensics", 20):
+        arrays = [np.asarray(im).astype(int) for im in stored_images(s)]
         assert len(arrays) == 3 and FAMILIES["forensics"].images == 3
         scores = changed(arrays)
         masks = [score > 40 for score in scores]
@@ -199,5 +163,5 @@ def test_forensics_the_altered_image_is_the_one_whose_region_differs_and_the_box
             assert detail * zoom_scale(zoom.params["box"], zoom.params["factor"], BUDGET) >= (
                 2 * READING
             )
-        run_chain(needs, arrays)
+        run_chains(needs, arrays)
     assert variants == {"easy", "box", "zoom"}

@@ -6,55 +6,20 @@ at the budget after it (and not before, in the hard variants)."""
 
 from __future__ import annotations
 
-import io
-from functools import cache
-
 import cv2
 import numpy as np
 from PIL import Image
 
-from atlas_data.config import RunConfig
-from atlas_data.explore.search import complete_needs
-from atlas_data.ops import Operation, need_in
+from atlas_data.ops import Operation
 from atlas_data.ops.aux_line import ALIGN
-from atlas_data.ops.frame import Frame
 from atlas_data.ops.geometry import area, coverage, iou
-from atlas_data.ops.image_io import Storage, downscale_to
-from atlas_data.ops.spec import Need
+from atlas_data.ops.image_io import downscale_to
 from atlas_data.ops.zoom import zoom_scale
-from atlas_data.sources.base import SourceSample
 from atlas_data.sources.scenes.object_localisation import COLOURS
-from atlas_data.sources.synthetic import FAMILIES, SyntheticSource
+from atlas_data.sources.synthetic import FAMILIES
+from tests.family_pixels import BUDGET, completed, run_chain, samples, stored
 
-BUDGET = RunConfig().budget()
 READING = BUDGET.reading_px
-
-
-@cache
-def samples(family: str, n: int = 24, seed: int = 5) -> tuple[SourceSample, ...]:
-    return tuple(SyntheticSource(n, seed=seed, families=[family]))
-
-
-def stored(s: SourceSample) -> np.ndarray:
-    """The image of ``s`` as the run stores it, decoded (an int RGB array)."""
-    assert isinstance(s.image, Image.Image)
-    data = s.encoded or Storage.measure(s.image, "auto").encode(s.image)
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
-
-
-def completed(s: SourceSample, a: np.ndarray) -> list[Need]:
-    return complete_needs(s, (a.shape[1], a.shape[0]), BUDGET).needs
-
-
-def run_chain(needs: list[Need], a: np.ndarray) -> Image.Image:
-    """Every need run for real, each on the previous step's result, in its frame."""
-    canvas = Image.fromarray(a.astype(np.uint8))
-    frame = Frame(canvas.size)
-    for n in needs:
-        op = Operation(n.op, need_in(frame, n).params)
-        out = op.apply(canvas)
-        frame, canvas = op.reframe(frame, out.size), out
-    return canvas
 
 
 def blob(a: np.ndarray, rgb: list[int], tol: float = 60) -> tuple[float, float, float, float]:
@@ -76,7 +41,7 @@ def centre(b: tuple[float, float, float, float]) -> tuple[float, float]:
 
 def test_relative_depth_the_nearer_point_is_the_lower_one_on_the_ground_plane():
     kinds = set()
-    for s in samples("relative_depth"):
+    for s in samples("relative_depth", 24):
         a = stored(s)
         ann = s.annotations
         marks = {k: centre(blob(a, rgb)) for k, rgb in ann["mark_rgb"].items()}
@@ -95,7 +60,7 @@ def test_relative_depth_the_nearer_point_is_the_lower_one_on_the_ground_plane():
         offset = marks[near][1] - marks[far][1]  # rows apart, in source pixels
         span = abs(marks[near][0] - marks[far][0])
         scale = BUDGET.scale((a.shape[1], a.shape[0]))
-        needs = completed(s, a)
+        needs = completed(s, [a])
         kinds.add(() if ann["easy"] else tuple(n.op for n in needs))
         if ann["easy"]:  # rows far apart: plain at the budget, answered directly
             (zoom,) = needs
@@ -185,7 +150,7 @@ def drawn_box(a: np.ndarray, rgb: list[int], tag: tuple[float, float]) -> list[i
 
 def test_object_localisation_the_answer_is_the_box_of_higher_iou_with_the_object():
     kinds = set()
-    for s in samples("object_localisation"):
+    for s in samples("object_localisation", 24):
         a = stored(s)
         ann = s.annotations
         assert ann["object"] in s.question
@@ -207,7 +172,7 @@ def test_object_localisation_the_answer_is_the_box_of_higher_iou_with_the_object
         # the telling difference: the worst side of the wrong box against the right one
         off = max(abs(p - q) for p, q in zip(boxes[other], boxes[best], strict=True))
         scale = BUDGET.scale((a.shape[1], a.shape[0]))
-        needs = completed(s, a)
+        needs = completed(s, [a])
         kinds.add(() if ann["easy"] else tuple(n.op for n in needs))
         zoom = needs[0]
         assert zoom.op == "zoom" and abs((zoom.detail_px or 0) - off) <= 2

@@ -6,47 +6,16 @@ before it)."""
 
 from __future__ import annotations
 
-import io
 import math
-from functools import cache
 
 import numpy as np
 from PIL import Image
 
-from atlas_data.config import RunConfig
-from atlas_data.explore.search import complete_needs
 from atlas_data.ops import Operation
-from atlas_data.ops.image_io import Storage, downscale_to
+from atlas_data.ops.image_io import downscale_to
 from atlas_data.ops.spec import Need
-from atlas_data.sources.base import SourceSample
-from atlas_data.sources.synthetic import FAMILIES, SyntheticSource
-
-BUDGET = RunConfig().budget()
-
-
-def decode(data: bytes) -> Image.Image:
-    return Image.open(io.BytesIO(data)).convert("RGB")
-
-
-@cache
-def samples(family: str, n: int = 24, seed: int = 5) -> tuple[tuple[SourceSample, list], ...]:
-    """Each sample with its images as the run stores them (Image 1's camera JPEG as it is,
-    the others by the storage policy), decoded."""
-    out = []
-    for s in SyntheticSource(n, seed=seed, families=[family]):
-        assert isinstance(s.image, Image.Image)
-        first = decode(s.encoded or Storage.measure(s.image, "auto").encode(s.image))
-        more = []
-        for im in s.more_images:
-            assert isinstance(im, Image.Image)
-            more.append(decode(Storage.measure(im, "auto").encode(im)))
-        out.append((s, [first, *more]))
-    return tuple(out)
-
-
-def needs(s: SourceSample, images: list[Image.Image]) -> list[Need]:
-    """The sample's needs completed at the default budget, on the images they name."""
-    return complete_needs(s, [im.size for im in images], BUDGET).needs
+from atlas_data.sources.synthetic import FAMILIES
+from tests.family_pixels import BUDGET, completed, samples, stored_images
 
 
 def scale(size: tuple[int, int]) -> float:
@@ -100,7 +69,8 @@ def zoomed(img: Image.Image, n: Need) -> tuple[Image.Image, float, list[float]]:
 
 def test_visual_correspondence_answer_is_the_candidate_on_refs_tile_by_its_pixels():
     hard = easy = blind = 0
-    for s, images in samples("visual_correspondence"):
+    for s in samples("visual_correspondence", 24):
+        images = stored_images(s)
         ann = s.annotations
         a1, a2 = (np.asarray(im).astype(float) for im in images)
         cells = ann["cells"]
@@ -111,7 +81,7 @@ def test_visual_correspondence_answer_is_the_candidate_on_refs_tile_by_its_pixel
         matching = [k for k, bits in read.items() if bits == ref]
         assert matching == [s.answer], (read, ref, s.answer)  # one candidate, the answer
         assert s.choices == sorted(ann["points"]) and 3 <= len(s.choices) <= 4
-        done = needs(s, images)
+        done = completed(s, images)
         if ann["easy"]:  # big tiles: the pattern is plain at the budget, no zoom needed
             easy += 1
             assert [n.op for n in done] == ["zoom"]
@@ -173,7 +143,8 @@ def test_multi_view_turn_is_where_the_anchor_moved_between_the_stored_images():
     from atlas_data.sources.scenes.multi_view import COLOURS
 
     variants = set()
-    for s, images in samples("multi_view"):
+    for s in samples("multi_view", 24):
+        images = stored_images(s)
         ann = s.annotations
         anchor = ann["anchor"]
         x1, x2 = (centre_x(im, anchor["hue"]) for im in images)
@@ -186,7 +157,7 @@ def test_multi_view_turn_is_where_the_anchor_moved_between_the_stored_images():
         shift = abs(x2 - x1)
         sc = scale(images[1].size)
         variants.add(ann["variant"])
-        done = needs(s, images)
+        done = completed(s, images)
         if ann["variant"] == "easy":  # a shift of a quarter of the width: plain as it is
             assert shift * sc >= 150 and [(n.op, n.image) for n in done] == [("zoom", 1)]
             assert (done[0].detail_px or 0) * sc >= BUDGET.reading_px  # legible: a direct answer
@@ -220,7 +191,7 @@ def test_corr_families_are_registered_with_two_images_and_five_phrasings():
     for name in ("visual_correspondence", "multi_view"):
         fam = FAMILIES[name]
         assert fam.images == 2 and len(fam.phrasings) >= 5 and () in fam.chains
-        kinds = {bool(s.choices) for s, _ in samples(name)}
+        kinds = {bool(s.choices) for s in samples(name, 24)}
         assert True in kinds
-        for _, images in samples(name):
+        for images in map(stored_images, samples(name, 24)):
             assert len(images) == 2 and images[0].size == images[1].size

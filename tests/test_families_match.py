@@ -6,41 +6,12 @@ reading size at the budget and over it after the zoom (hard variants), or over i
 
 from __future__ import annotations
 
-import io
-from dataclasses import replace
-from functools import cache
-
 import cv2
 import numpy as np
 from PIL import Image
 
-from atlas_data.config import RunConfig
-from atlas_data.explore.search import complete_needs
 from atlas_data.ops.geometry import coverage
-from atlas_data.ops.image_io import Storage
-from atlas_data.ops.zoom import zoom_scale
-from atlas_data.sources.base import SourceSample
-from atlas_data.sources.synthetic import SyntheticSource
-
-BUDGET = RunConfig().budget()
-
-
-def decoded(img: Image.Image | bytes, data: bytes | None = None) -> Image.Image:
-    """``img`` as the run stores it (its own JPEG when it has one), decoded."""
-    assert isinstance(img, Image.Image)
-    data = data or Storage.measure(img, "auto").encode(img)
-    return Image.open(io.BytesIO(data)).convert("RGB")
-
-
-def stored(s: SourceSample) -> SourceSample:
-    """``s`` with every image as the run stores it, decoded."""
-    more: list[Image.Image | bytes] = [decoded(im) for im in s.more_images]
-    return replace(s, image=decoded(s.image, s.encoded), more_images=more)
-
-
-@cache
-def samples(family: str, n: int = 16, seed: int = 5) -> tuple[SourceSample, ...]:
-    return tuple(stored(s) for s in SyntheticSource(n, seed=seed, families=[family]))
+from tests.family_pixels import BUDGET, completed, stored_samples, zoomed_px
 
 
 def gray(img: Image.Image | bytes) -> np.ndarray:
@@ -48,17 +19,10 @@ def gray(img: Image.Image | bytes) -> np.ndarray:
     return np.asarray(img.convert("L")).astype(np.float64)
 
 
-def completed(s: SourceSample) -> list:
-    """The sample's needs, completed at the default budget as explore does."""
-    sizes = [im.size for im in s.images]  # type: ignore[union-attr]
-    return complete_needs(s, sizes, BUDGET).needs
-
-
 def after_zoom(need, size: tuple[int, int]) -> tuple[float, float]:
     """The need's detail at the budget before and after its zoom, in budget pixels."""
-    p = need.params
     before = need.detail_px * BUDGET.scale(size)
-    return before, need.detail_px * zoom_scale(p["box"], float(p.get("factor", 1)), BUDGET)
+    return before, zoomed_px(need, need.detail_px)
 
 
 # -- jigsaw ---------------------------------------------------------------------------------
@@ -119,7 +83,7 @@ def stroke_spacing(picture: np.ndarray, hole: list[int]) -> float:
 
 def test_jigsaw_the_piece_that_continues_the_strokes_is_the_answer():
     easy = hard = 0
-    for s in samples("jigsaw"):
+    for s in stored_samples("jigsaw", 16):
         a, hole = s.annotations, s.annotations["hole"]
         picture = gray(s.image)
         scores = {
@@ -206,7 +170,7 @@ def _arc(inked: np.ndarray) -> int:
 
 def test_visual_similarity_the_candidate_with_the_reference_motif_is_the_answer():
     easy = hard = 0
-    for s in samples("visual_similarity"):
+    for s in stored_samples("visual_similarity", 16):
         a = s.annotations
         fine = [_detail(im) for im in s.images]
         periods = {lattice_period(f) for f in fine}
@@ -227,9 +191,9 @@ def test_visual_similarity_the_candidate_with_the_reference_motif_is_the_answer(
         assert needs[0].image == 0
         size = s.image.size  # type: ignore[union-attr]
         before, after = after_zoom(needs[0], size)
-        assert coverage(needs[0].params["box"], needs[0].evidence) == 1.0
-        # the evidence holds several whole cells of the lattice
         ev = needs[0].evidence
+        assert ev and coverage(needs[0].params["box"], ev) == 1.0
+        # the evidence holds several whole cells of the lattice
         assert min(ev[2] - ev[0], ev[3] - ev[1]) >= 3 * a["period"]
         if a["easy"]:
             easy += 1
