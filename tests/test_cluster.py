@@ -102,9 +102,7 @@ def cli_args(out: str, workers: int) -> list[str]:
     return args
 
 
-def test_a_killed_run_on_s3_with_two_workers_resumes_to_the_rows_of_one_local_process(
-    s3, tmp_path
-):
+def test_a_killed_run_on_s3_with_two_workers_resumes_to_the_rows_of_one_local_process(s3, tmp_path):
     local = RunConfig(**OPTIONS, source_options={"families": FAMILIES}, workers=1,
                       out=str(tmp_path / "local"))  # fmt: skip
     reference = run(local)

@@ -12,6 +12,7 @@ first. The shard's tallies are read from samples here, never from row dicts.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -323,8 +324,10 @@ class Stages:
         return list(zip(s.near_keys, s.fingerprints, strict=True))
 
     def over_quota(self, s: Sample, record: ShardRecord) -> Rejection | None:
-        """A direct answer past ``--direct-share`` of the shard's kept rows."""
-        if s.direct is None or record.direct + 1 <= self.config.direct_share * (record.kept + 1):
+        """A direct answer past ``--direct-share`` of the shard's kept rows, rounded up: the
+        first one in a shard is let in, so a shard does not spend its start refusing them."""
+        allowed = math.ceil(self.config.direct_share * (record.kept + 1) - 1e-9)
+        if s.direct is None or record.direct + 1 <= allowed:
             return None
         proof = s.direct
         detail = (
