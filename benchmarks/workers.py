@@ -19,9 +19,9 @@ from pathlib import Path
 from atlas_data.config import RunConfig
 from atlas_data.run.driver import drive, in_order
 from atlas_data.run.plan import RunPlan
-from atlas_data.run.workers import available_cores, worker_processes
+from atlas_data.run.workers import available_cores, peak_rss, worker_processes
 from atlas_data.store.run import open_run
-from benchmarks.common import header, peak_rss_mib, ratio_line
+from benchmarks.common import header, ratio_line
 
 
 def rows(root: str) -> list[tuple]:
@@ -46,7 +46,7 @@ def main() -> None:
             t0 = time.perf_counter()
             if workers == 1:
                 manifest = drive(plan, in_order(plan))
-                peaks = {"this process": int(peak_rss_mib() * 2**20)}
+                peaks = {"this process": peak_rss()}
             else:
                 with worker_processes(plan, workers) as pool:
                     manifest = drive(plan, pool.map_shards, wave=workers)

@@ -35,7 +35,8 @@ from tests.teacher_runs import standin
 
 BUCKET = "atlas-test"
 FAMILIES = "counting,small_text,clock,visual_correspondence"  # one of them multi-image
-OPTIONS = {"split": "both", "n": 24, "seed": 3, "shard_size": 4}
+# no direct answers: the easy variants become rejection rows, compared too
+OPTIONS = {"split": "both", "n": 24, "seed": 3, "shard_size": 4, "direct_share": 0.0}
 
 
 def free_port() -> int:

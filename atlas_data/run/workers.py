@@ -93,6 +93,18 @@ class Stopped:
         return cls(self.message) if issubclass(cls, RunStopped) else RunStopped(self.message)
 
 
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes: ``VmHWM`` where Linux has it (its
+    ``ru_maxrss`` survives ``exec``, so a spawned worker would report its parent's peak)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
 _PLANS: dict[str, RunPlan] = {}
 
 
@@ -120,7 +132,7 @@ def shard_on_worker(
             record: ShardRecord | Stopped = run_shard(plan, index, redo)
     except RunStopped as exc:  # a planned stop travels back as a value (see Stopped)
         record = Stopped(type(exc).__name__, str(exc))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    peak = peak_rss()
     if isinstance(record, ShardRecord):
         record = replace(record, keys=[], near=[])
     return record, peak, f"{socket.gethostname()}:{os.getpid()}"
