@@ -40,14 +40,14 @@ from atlas_data.run.workers import local_cluster, workers_for
 from atlas_data.store.location import is_url
 from atlas_data.store.manifest import Manifest, ShardRecord
 
-TaskRunnerName = Literal["auto", "thread", "dask"]
+TaskRunnerName = Literal["thread", "dask"]
 # Orchestration-only parameters: where shards run, never what they contain.
 ORCHESTRATION: dict[str, tuple[Any, Any, str]] = {
     "concurrency": (int, 2, "Shards run at once on threads (task_runner thread)."),
     "task_runner": (
         TaskRunnerName,
-        "auto",
-        "auto (dask worker processes when `workers` is over 1, else threads), thread or dask.",
+        "thread",
+        "thread (a local pool) or dask (dask_address, or a local cluster of `workers`).",
     ),
     "dask_address": (str | None, None, "A Dask scheduler address; none starts a local cluster."),
 }
@@ -101,9 +101,7 @@ def build_task_runner(
     name: TaskRunnerName, dask_address: str | None, concurrency: int, workers: int = 1
 ) -> TaskRunner[Any]:
     """The local thread pool, or prefect-dask: on an existing cluster, or on a temporary
-    local one of ``workers`` processes (``auto``: that when there is more than one)."""
-    if name == "auto":
-        name = "dask" if dask_address or workers > 1 else "thread"
+    local one of ``workers`` processes."""
     if name == "thread":
         return ThreadPoolTaskRunner(max_workers=concurrency)
     if name == "dask":
@@ -111,7 +109,7 @@ def build_task_runner(
         if dask_address:
             return runner(address=dask_address)
         return runner(cluster_kwargs=local_cluster(workers))
-    raise ValueError(f"task_runner must be 'auto', 'thread' or 'dask', got {name!r}")
+    raise ValueError(f"task_runner must be 'thread' or 'dask', got {name!r}")
 
 
 def _code(text: str) -> str:
