@@ -35,11 +35,12 @@ def test_views_exist_only_for_written_splits(both_run, rl_run):
     assert rl.views == ["rl", "rejects", "kept"]
     assert "sft" not in rl.files
     # the kept view reads the RL reference when there is no SFT split
-    ((n, with_token),) = rl.sql(
+    ((n, with_token, direct),) = rl.sql(
         "SELECT count(*), count(*) FILTER (WHERE len(tokens) > 0 AND reasoning LIKE '%' || "
-        "tokens[1] || '%') FROM kept"
+        "tokens[1] || '%'), count(*) FILTER (WHERE len(tokens) = 0) FROM kept"
     )[1]
-    assert n == rl_run[1].counts.kept == with_token
+    assert n == rl_run[1].counts.kept == with_token + direct  # direct answers have no token
+    assert direct == rl_run[1].quality.direct
 
 
 def test_recipes_agree_with_the_manifest(both_run):
@@ -67,7 +68,8 @@ def test_recipes_agree_with_the_manifest(both_run):
     quality = dict(run.sql(recipe_sql("quality"))[1])
     q = manifest.quality
     for n, c in q.operations_per_trajectory.items():
-        assert quality[f"trajectories with {n} operation(s)"] == c
+        if int(n):  # 0 operations: the direct answers, checked next
+            assert quality[f"trajectories with {n} operation(s)"] == c
     assert quality.get("direct answers (no operation)", 0) == q.direct
     kept_ops = sum(len(ops) for ops in table.column("operations").to_pylist())
     found = {k: v for k, v in quality.items() if k.startswith("kept operations found by ")}

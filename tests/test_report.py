@@ -72,12 +72,13 @@ def test_gallery_items_images_and_highlighted_tokens(both_run, page):
     assert len(tasks) > N_EXAMPLES and len(items) == shown
     assert all(f"<b>{task}</b>" in html for (task,) in tasks)
     srcs = re.findall(r'<img[^>]* src="([^"]+)"', html)
-    # per item: the source + per operation (zoom: box on source + result; else: result)
+    # per item: every input image + per operation (zoom: box on its source + result; else:
+    # result)
     rows = run.sql(
-        "SELECT list_transform(operations, lambda o: o.name) FROM sft "
+        "SELECT len(images), list_transform(operations, lambda o: o.name) FROM sft "
         f"ORDER BY row_number() OVER (PARTITION BY task ORDER BY id), task LIMIT {shown}"
     )[1]
-    expected = sum(1 + sum(2 if n == "zoom" else 1 for n in names) for (names,) in rows)
+    expected = sum(k + sum(2 if n == "zoom" else 1 for n in names) for k, names in rows)
     assert len(srcs) == expected
     for src in srcs:
         assert src.startswith("data:image/png;base64,")
@@ -98,7 +99,7 @@ def test_page_is_self_contained(page):
 
 
 def test_rl_only_run_recomputes_results_from_params(tmp_path):
-    root, manifest = make_run(str(tmp_path), split="rl", n=10)
+    root, manifest = make_run(str(tmp_path), split="rl", n=20)
     html = build_report(root, n_examples=4)
     tasks = open_run(root).sql("SELECT count(DISTINCT task) FROM rl")[1][0][0]
     assert tasks > 4 and len(re.findall(r'<div class="item"', html)) == tasks
