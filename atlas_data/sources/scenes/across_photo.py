@@ -11,9 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
-from atlas_data.sources.scenes.kit import RGB, backdrop, draw_shape, hsv, shape_box, unit
+from atlas_data.sources.scenes.kit import (
+    RGB,
+    backdrop,
+    draw_shape,
+    gaussian_blur,
+    hsv,
+    shape_box,
+    unit,
+)
 
 SHADOW = 0.4  # how much a piece's shadow darkens the table
 
@@ -60,7 +68,7 @@ def lay(base: Image.Image, pieces: Sequence[Piece], blur: float) -> Image.Image:
     for p in pieces:
         off = max(1, round(0.18 * p.r))
         draw_shape(md, p.kind, p.cx + off, p.cy + off, p.r, 255)  # type: ignore[arg-type]
-    soft = np.asarray(mask.filter(ImageFilter.GaussianBlur(blur)), dtype=np.float32) / 255
+    soft = np.asarray(gaussian_blur(mask, blur), dtype=np.float32) / 255
     arr = np.asarray(base, dtype=np.float32) * (1 - SHADOW * soft[:, :, None])
     img = Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB")
     d = ImageDraw.Draw(img)
@@ -72,7 +80,7 @@ def lay(base: Image.Image, pieces: Sequence[Piece], blur: float) -> Image.Image:
 def shoot(img: Image.Image, blur: float, quality: int) -> tuple[Image.Image, bytes]:
     """A photograph of ``img``: the lens's blur, then the phone's JPEG. Returns the pixels
     and the JPEG they were decoded from (stored as it is for Image 1)."""
-    soft = img.filter(ImageFilter.GaussianBlur(blur))
+    soft = gaussian_blur(img, blur)
     buf = io.BytesIO()
     soft.save(buf, "JPEG", quality=quality)
     data = buf.getvalue()

@@ -13,10 +13,10 @@ import random
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from atlas_data.ops.spec import Need
-from atlas_data.sources.scenes.kit import Family, Scene, ask, backdrop, camera, hsv
+from atlas_data.sources.scenes.kit import Family, Scene, ask, backdrop, camera, gaussian_blur, hsv
 
 PHRASINGS = (
     "Image 1 is a reference painting. Which candidate is painted in the same style: "
@@ -79,7 +79,7 @@ def subject(rng: random.Random, size: tuple[int, int], palette: list[tuple[int, 
         d.polygon([(bx, by - 0.3 * h), (bx, by - 0.02 * h), (bx + 0.15 * w, by - 0.02 * h)],
                   fill=cols[3])  # fmt: skip
         d.rectangle((bx - 0.1 * w, by - 0.02 * h, bx + 0.18 * w, by + 0.02 * h), fill=cols[0])
-    img = img.filter(ImageFilter.GaussianBlur(max(size) / 150))
+    img = gaussian_blur(img, max(size) / 150)
     return np.asarray(img, dtype=np.float32)
 
 

@@ -11,9 +11,9 @@ import random
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
-from atlas_data.sources.scenes.kit import RGB, Box, backdrop, camera, paper, unit
+from atlas_data.sources.scenes.kit import RGB, Box, backdrop, camera, gaussian_blur, paper, unit
 
 # Saturated series / slice / group colours, far apart in RGB so each survives blur and JPEG.
 PALETTE: dict[str, RGB] = {
@@ -41,7 +41,7 @@ def medium(rng: random.Random, size: tuple[int, int]) -> tuple[Image.Image, Box,
         shadow = Image.new("L", small, 0)
         off = round(8 * u)
         ImageDraw.Draw(shadow).rectangle([(v + off) // 4 for v in panel], fill=110)
-        shadow = shadow.filter(ImageFilter.GaussianBlur(2.5 * u)).resize(size)
+        shadow = gaussian_blur(shadow, 2.5 * u).resize(size)
         img.paste((30, 30, 30), (0, 0), shadow)
         sheet = paper(rng, (panel[2] - panel[0], panel[3] - panel[1]))
         img.paste(sheet, panel[:2])

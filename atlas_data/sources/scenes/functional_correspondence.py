@@ -15,8 +15,9 @@ import random
 from dataclasses import dataclass, replace
 from typing import Any
 
+import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from atlas_data.ops.spec import Need
 from atlas_data.sources.scenes.kit import (
@@ -25,6 +26,7 @@ from atlas_data.sources.scenes.kit import (
     Scene,
     backdrop,
     camera,
+    gaussian_blur,
     typeface,
     unit,
     zoom_need,
@@ -329,7 +331,7 @@ def draw_object(
     for m in masks:
         union.paste(255, (0, 0), m)
     shadow = union.transform(crop.size, Image.Transform.AFFINE, (1, 0, -off, 0, 1, -off))
-    shadow = shadow.filter(ImageFilter.GaussianBlur(off * 0.8)).point(lambda v: v * 0.5)
+    shadow = gaussian_blur(shadow, off * 0.8).point(lambda v: v * 0.5)
     crop.paste((30, 28, 26), (0, 0), shadow)
     xs = (np.arange(c0, c1, dtype=np.float32) / w)[None, :]
     ys = (np.arange(r0, r1, dtype=np.float32) / h)[:, None]
@@ -340,7 +342,7 @@ def draw_object(
         tone = (rgb[None, None, :] * light[..., None]).clip(0, 255).astype(np.uint8)
         crop.paste(Image.fromarray(tone, "RGB"), (0, 0), m)
         # the part's rim: a thin darker outline
-        edge = m.filter(ImageFilter.MaxFilter(3))
+        edge = Image.fromarray(cv2.dilate(np.asarray(m), np.ones((3, 3), np.uint8)))
         rim = Image.eval(edge, lambda v: v // 3)
         crop.paste((20, 20, 20), (0, 0), Image.fromarray(
             (np.asarray(rim) * (np.asarray(m) == 0)).astype(np.uint8)))  # fmt: skip

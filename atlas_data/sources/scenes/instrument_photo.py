@@ -8,9 +8,9 @@ import random
 from collections.abc import Callable
 
 import numpy as np
-from PIL import Image, ImageChops, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageDraw
 
-from atlas_data.sources.scenes.kit import RGB, backdrop, hsv
+from atlas_data.sources.scenes.kit import RGB, backdrop, gaussian_blur, grain, hsv
 
 # Materials of a body (a thermometer's board, a balance's base): a base colour and a grain.
 MATERIALS = ("wood", "plastic", "metal")
@@ -32,7 +32,7 @@ def shadow(
     pad = round(3 * blur) + 2
     x0, y0 = max(0, box[0] - pad), max(0, box[1] - pad)
     x1, y1 = min(img.size[0], box[2] + pad), min(img.size[1], box[3] + pad)
-    patch = mask.crop((x0, y0, x1, y1)).filter(ImageFilter.GaussianBlur(blur))
+    patch = gaussian_blur(mask.crop((x0, y0, x1, y1)), blur)
     soft = np.asarray(patch, dtype=np.float32)[:, :, None] / 255
     arr = np.asarray(img.crop((x0, y0, x1, y1)), dtype=np.float32) * (1 - strength * soft)
     out = img.copy()
@@ -54,9 +54,9 @@ def surface(rng: random.Random, size: tuple[int, int], material: str) -> Image.I
         )
         phase = gen.uniform(0, 6.3, 4)
         freq = gen.uniform(0.02, 0.09, 4)
-        grain = sum(np.sin(across * f + p) for f, p in zip(freq, phase, strict=True)) / 4
+        rings = sum(np.sin(across * f + p) for f, p in zip(freq, phase, strict=True)) / 4
         wobble = gen.normal(0, 1, n_along).cumsum() * 0.02
-        rows = grain[None, :] + 0.35 * np.sin(across[None, :] * 0.3 + wobble[:, None])
+        rows = rings[None, :] + 0.35 * np.sin(across[None, :] * 0.3 + wobble[:, None])
         shade = 1 + 0.1 * rows
     elif material == "plastic":
         base = np.array(hsv(rng.random(), rng.uniform(0.0, 0.12), rng.uniform(0.88, 0.97)))
@@ -69,7 +69,7 @@ def surface(rng: random.Random, size: tuple[int, int], material: str) -> Image.I
         shade = shade * np.ones((n_along, 1))
     shade = shade if along_y else shade.T
     arr = base[None, None, :] * shade[:, :, None]
-    arr += gen.normal(0, 2.0, (h, w, 1))
+    arr += grain(gen, (w, h), 2.0)
     return Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB")
 
 

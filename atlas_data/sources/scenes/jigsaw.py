@@ -12,7 +12,7 @@ import random
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from atlas_data.ops.spec import Need
 from atlas_data.sources.scenes.kit import (
@@ -21,6 +21,8 @@ from atlas_data.sources.scenes.kit import (
     ask,
     backdrop,
     camera,
+    gaussian_blur,
+    grain,
     hsv,
     muted,
 )
@@ -59,10 +61,10 @@ def landscape(rng: random.Random, size: tuple[int, int]) -> np.ndarray:
         r = rng.uniform(0.05, 0.16) * w
         cx, cy = rng.uniform(0, w), rng.uniform(horizon, h)
         d.ellipse((cx - r, cy - 0.6 * r, cx + r, cy + 0.6 * r), fill=muted(rng, (0.45, 0.75)))
-    arr = np.asarray(img.filter(ImageFilter.GaussianBlur(0.03 * w))).astype(np.float32)
+    arr = np.asarray(gaussian_blur(img, 0.03 * w)).astype(np.float32)
     noise = gen.normal(0, 1, (h // 48 + 2, w // 48 + 2)).astype(np.float32)
     soft = np.asarray(Image.fromarray(noise).resize(size, Image.Resampling.BICUBIC))
-    arr += soft[:, :, None] * 9 + gen.normal(0, 2.0, (h, w, 1)).astype(np.float32)
+    arr += soft[:, :, None] * 9 + grain(gen, (w, h), 2.0)
     return arr.clip(30, 245)
 
 
@@ -125,7 +127,7 @@ def on_table(
     shadow = Image.new("L", size, 0)
     off = max(4, round(0.006 * w))
     ImageDraw.Draw(shadow).rectangle((x + off, y + off, x + pw + off, y + ph + off), fill=110)
-    shadow = shadow.filter(ImageFilter.GaussianBlur(off))
+    shadow = gaussian_blur(shadow, off)
     img.paste((15, 15, 15), (0, 0, w, h), shadow)
     img.paste(piece, (x, y))
     return img, [x, y, x + pw, y + ph]

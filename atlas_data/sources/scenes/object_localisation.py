@@ -22,6 +22,7 @@ from atlas_data.sources.scenes.kit import (
     Scene,
     ask,
     camera,
+    grain,
     hsv,
     muted,
     overlaps,
@@ -101,12 +102,12 @@ def table(rng: random.Random, size: tuple[int, int]) -> tuple[Image.Image, int]:
     gen = np.random.default_rng(rng.randrange(2**32))
     wall = np.array(hsv(rng.random(), rng.uniform(0.03, 0.15), rng.uniform(0.75, 0.92)), np.float32)
     wood = np.array(hsv(rng.uniform(0.06, 0.1), rng.uniform(0.2, 0.32), rng.uniform(0.5, 0.72)))
-    grain = gen.normal(0, 1, (max(2, (h - edge) // 3), 24)).astype(np.float32)
-    streaks = np.asarray(Image.fromarray(grain).resize((w, h - edge), Image.Resampling.BICUBIC))
+    along = gen.normal(0, 1, (max(2, (h - edge) // 3), 24)).astype(np.float32)
+    streaks = np.asarray(Image.fromarray(along).resize((w, h - edge), Image.Resampling.BICUBIC))
     arr = np.empty((h, w, 3), np.float32)
     t = np.linspace(0, 1, edge, dtype=np.float32)[:, None, None]
     arr[:edge] = wall * (0.92 + 0.08 * t)
-    fine = gen.normal(0, 3, (h - edge, w, 1)).astype(np.float32)
+    fine = grain(gen, (w, h - edge), 3.0)
     arr[edge:] = wood * (1 + 0.06 * streaks[..., None]) + fine
     arr[edge : edge + max(3, h // 150)] *= 0.7  # the table's front edge
     return Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB"), edge

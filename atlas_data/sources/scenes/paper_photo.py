@@ -7,9 +7,18 @@ from __future__ import annotations
 import random
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
-from atlas_data.sources.scenes.kit import RGB, Box, backdrop, camera, paper, typeface, unit
+from atlas_data.sources.scenes.kit import (
+    RGB,
+    Box,
+    backdrop,
+    camera,
+    gaussian_blur,
+    paper,
+    typeface,
+    unit,
+)
 
 PENS: dict[str, RGB] = {"blue": (30, 50, 150), "black": (35, 35, 45)}
 
@@ -28,7 +37,7 @@ def sheet(rng: random.Random, size: tuple[int, int], margin: float) -> tuple[Ima
     ImageDraw.Draw(shadow).rectangle(
         (box[0] + off, box[1] + off, box[2] + off, box[3] + off), fill=110
     )
-    shadow = shadow.filter(ImageFilter.GaussianBlur(10 * u))
+    shadow = gaussian_blur(shadow, 10 * u)
     img = Image.composite(Image.new("RGB", size, (0, 0, 0)), img, shadow)
     img.paste(paper(rng, (box[2] - box[0], box[3] - box[1])), box[:2])
     return img, box

@@ -27,6 +27,7 @@ from atlas_data.sources.scenes.kit import (
     Scene,
     ask,
     camera,
+    grain,
     hsv,
     typeface,
     unit,
@@ -97,7 +98,7 @@ def texture(gen: np.random.Generator, size: tuple[int, int], amp: float) -> np.n
     w, h = size
     coarse = gen.normal(0, 1, (max(2, h // 80), max(2, w // 80))).astype(np.float32)
     low = np.asarray(Image.fromarray(coarse).resize(size, Image.Resampling.BICUBIC))
-    fine = gen.normal(0, 1, (h, w)).astype(np.float32)
+    fine = grain(gen, size, 1.0)[:, :, 0]
     return 1 + amp * np.clip(low, -2, 2) + 0.02 * np.clip(fine, -2, 2)
 
 

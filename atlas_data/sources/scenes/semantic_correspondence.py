@@ -17,7 +17,7 @@ import random
 from dataclasses import replace
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from atlas_data.ops.spec import Need
 from atlas_data.sources.scenes.kit import (
@@ -27,6 +27,7 @@ from atlas_data.sources.scenes.kit import (
     ask,
     backdrop,
     camera,
+    gaussian_blur,
     hsv,
     overlaps,
     typeface,
@@ -251,7 +252,7 @@ def draw(img: Image.Image, shapes: list[Shape], pose: Pose, colours: dict[str, R
     sw = ext[2] - ext[0]
     ImageDraw.Draw(shadow).ellipse((ext[0] - 0.05 * sw, ext[3] - 0.05 * sw, ext[2] + 0.05 * sw,
                                     ext[3] + 0.04 * sw), fill=120)  # fmt: skip
-    shadow = shadow.filter(ImageFilter.GaussianBlur(max(2.0, 0.03 * sw)))
+    shadow = gaussian_blur(shadow, max(2.0, 0.03 * sw))
     img.paste((25, 25, 25), (0, 0, *img.size), shadow)
     d = ImageDraw.Draw(img)
     lw = max(1, round(pose.scale * 0.5))

@@ -10,11 +10,12 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
 from atlas_data.ops.spec import Need
-from atlas_data.sources.scenes.kit import Family, Scene, ask, camera, hsv
+from atlas_data.sources.scenes.kit import Family, Scene, ask, camera, grain, hsv
 
 PHRASINGS = (
     "Image 1 is a reference swatch of cloth. Which candidate shares its fine pattern: "
@@ -83,14 +84,17 @@ def swatch(
     ox, oy = rng.randrange(check), rng.randrange(check)
     xs = ((np.arange(w) + ox) // check) % 2
     ys = ((np.arange(h) + oy) // check) % 2
-    bands = (xs[None, :] + ys[:, None]).astype(np.float32)[:, :, None] / 2  # 0, 0.5, 1
-    bg, alt, ink = (np.array(cloth[k], np.float32) for k in ("bg", "alt", "ink"))
-    arr = bg + (alt - bg) * bands
-    arr = arr + (ink - arr) * alpha[:, :, None]
-    light = gen.normal(0, 1, (h // 200 + 2, w // 200 + 2)).astype(np.float32)
-    soft = np.asarray(Image.fromarray(light).resize(size, Image.Resampling.BICUBIC))
-    arr = arr * (1 + 0.05 * soft[:, :, None]) + gen.normal(0, 2.0, (h, w, 1))
-    return Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB")
+    bands = (xs[None, :] + ys[:, None]).astype(np.float32) / 2  # 0, 0.5, 1
+    light = gen.standard_normal((h // 200 + 2, w // 200 + 2), dtype=np.float32)
+    lit = 1 + 0.05 * cv2.resize(light, size, interpolation=cv2.INTER_CUBIC)
+    plain, inked = (1 - alpha) * lit, alpha * lit  # per pixel: the cloth's share, the ink's
+    checked, noise = bands * plain, grain(gen, size, 2.0)[:, :, 0]
+    out = np.empty((h, w, 3), np.uint8)
+    for c in range(3):  # bg, checks and ink mixed by their shares, under the light
+        bg, alt, ink = (float(cloth[k][c]) for k in ("bg", "alt", "ink"))
+        v = plain * bg + checked * (alt - bg) + inked * ink + noise
+        out[:, :, c] = np.clip(v, 0, 255, out=v)
+    return Image.fromarray(out)
 
 
 def make(rng: random.Random, size: tuple[int, int]) -> Scene:
