@@ -19,6 +19,7 @@ from atlas_data.sources.scenes.kit import (
     draw_shape,
     gaussian_blur,
     hsv,
+    shaded,
     shape_box,
     unit,
 )
@@ -68,9 +69,8 @@ def lay(base: Image.Image, pieces: Sequence[Piece], blur: float) -> Image.Image:
     for p in pieces:
         off = max(1, round(0.18 * p.r))
         draw_shape(md, p.kind, p.cx + off, p.cy + off, p.r, 255)  # type: ignore[arg-type]
-    soft = np.asarray(gaussian_blur(mask, blur), dtype=np.float32) / 255
-    arr = np.asarray(base, dtype=np.float32) * (1 - SHADOW * soft[:, :, None])
-    img = Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB")
+    soft = np.asarray(gaussian_blur(mask, blur), dtype=np.float32)
+    img = shaded(base, 1 - np.float32(SHADOW / 255) * soft)
     d = ImageDraw.Draw(img)
     for p in pieces:
         draw_shape(d, p.kind, p.cx, p.cy, p.r, p.rgb)

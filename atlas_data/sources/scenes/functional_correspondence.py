@@ -371,8 +371,9 @@ def tag(d: ImageDraw.ImageDraw, x: float, y: float, text: str, px: int) -> list[
 
 
 def bbox(mask: np.ndarray) -> list[int]:
-    ys, xs = np.nonzero(mask)
-    return [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
+    """The box (x1, y1 exclusive) of a non-empty mask's set pixels."""
+    ys, xs = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return [int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1]
 
 
 def layout(rng: random.Random, kind: str, size: tuple[int, int], share: float):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 
-from atlas_data.sources.scenes.kit import RGB, backdrop, gaussian_blur, grain, hsv
+from atlas_data.sources.scenes.kit import RGB, backdrop, gaussian_blur, grain, hsv, rgb_planes
 
 # Materials of a body (a thermometer's board, a balance's base): a base colour and a grain.
 MATERIALS = ("wood", "plastic", "metal")
@@ -68,9 +68,9 @@ def surface(rng: random.Random, size: tuple[int, int], material: str) -> Image.I
         shade = 1 + 0.03 * streaks + 0.05 * np.sin(across / max(1, n_across) * 3.1)[None, :]
         shade = shade * np.ones((n_along, 1))
     shade = shade if along_y else shade.T
-    arr = base[None, None, :] * shade[:, :, None]
-    arr += grain(gen, (w, h), 2.0)
-    return Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB")
+    noise = grain(gen, (w, h), 2.0)
+    shade = np.ascontiguousarray(shade, dtype=np.float32)
+    return Image.fromarray(rgb_planes([shade * np.float32(v) + noise for v in base]))
 
 
 def room(rng: random.Random, size: tuple[int, int]) -> Image.Image:

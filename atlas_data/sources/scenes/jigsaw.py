@@ -25,6 +25,7 @@ from atlas_data.sources.scenes.kit import (
     grain,
     hsv,
     muted,
+    rgb_planes,
 )
 
 PHRASINGS = (
@@ -45,7 +46,7 @@ LETTERS = ("A", "B")
 
 
 def landscape(rng: random.Random, size: tuple[int, int]) -> np.ndarray:
-    """A soft photo-like base (float RGB): sky over ground, blurred blobs, fine grain."""
+    """A soft photo-like base (uint8 RGB): sky over ground, blurred blobs, fine grain."""
     w, h = size
     gen = np.random.default_rng(rng.randrange(2**32))
     horizon = round(h * rng.uniform(0.2, 0.45))
@@ -54,18 +55,17 @@ def landscape(rng: random.Random, size: tuple[int, int]) -> np.ndarray:
     t = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
     rows = np.arange(h)[:, None, None]
     arr = np.where(rows < horizon, sky * (0.85 + 0.15 * t), ground * (0.9 + 0.2 * t))
-    arr = np.broadcast_to(arr, (h, w, 3)).astype(np.float32).copy()
-    img = Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB")
+    img = Image.fromarray(np.broadcast_to(arr.clip(0, 255).astype(np.uint8), (h, w, 3)).copy())
     d = ImageDraw.Draw(img)
     for _ in range(rng.randint(5, 9)):  # bushes and rocks, blurred to soft blobs
         r = rng.uniform(0.05, 0.16) * w
         cx, cy = rng.uniform(0, w), rng.uniform(horizon, h)
         d.ellipse((cx - r, cy - 0.6 * r, cx + r, cy + 0.6 * r), fill=muted(rng, (0.45, 0.75)))
-    arr = np.asarray(gaussian_blur(img, 0.03 * w)).astype(np.float32)
+    arr = np.asarray(gaussian_blur(img, 0.03 * w))
     noise = gen.normal(0, 1, (h // 48 + 2, w // 48 + 2)).astype(np.float32)
     soft = np.asarray(Image.fromarray(noise).resize(size, Image.Resampling.BICUBIC))
-    arr += soft[:, :, None] * 9 + grain(gen, (w, h), 2.0)
-    return arr.clip(30, 245)
+    mottle = soft * 9 + grain(gen, (w, h), 2.0)
+    return rgb_planes([arr[:, :, c] + mottle for c in range(3)]).clip(30, 245)
 
 
 def strokes(
@@ -145,7 +145,7 @@ def make(rng: random.Random, size: tuple[int, int]) -> Scene:
     hole = [hx, hy, hx + hw, hy + hh]
     cut = (hx, hy, hx + hw, hy + hh)
 
-    base = Image.fromarray(landscape(rng, size).astype(np.uint8), "RGB").convert("RGBA")
+    base = Image.fromarray(landscape(rng, size)).convert("RGBA")
     layer, crossings, _ = strokes(rng, size, hole, spacing, easy)
     detail = 2 * (hw + hh) / max(1, crossings)  # px between neighbouring crossings
     picture = Image.alpha_composite(base, layer).convert("RGB")

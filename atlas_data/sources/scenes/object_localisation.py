@@ -10,6 +10,7 @@ import math
 import random
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -108,7 +109,7 @@ def table(rng: random.Random, size: tuple[int, int]) -> tuple[Image.Image, int]:
     t = np.linspace(0, 1, edge, dtype=np.float32)[:, None, None]
     arr[:edge] = wall * (0.92 + 0.08 * t)
     fine = grain(gen, (w, h - edge), 3.0)
-    arr[edge:] = wood * (1 + 0.06 * streaks[..., None]) + fine
+    arr[edge:] = cv2.merge([(1 + 0.06 * streaks) * np.float32(v) + fine for v in wood])
     arr[edge : edge + max(3, h // 150)] *= 0.7  # the table's front edge
     return Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB"), edge
 

@@ -16,6 +16,7 @@ from atlas_data.sources.scenes.kit import (
     camera,
     gaussian_blur,
     paper,
+    shaded,
     typeface,
     unit,
 )
@@ -47,12 +48,12 @@ def photograph(img: Image.Image, rng: random.Random) -> tuple[Image.Image, bytes
     """Uneven light over the page (a broad gradient, 8-14 % darker at one corner), then
     the camera: blur and JPEG (:func:`kit.camera`)."""
     w, h = img.size
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    xs = np.arange(w, dtype=np.float32)[None, :] / w - 0.5
+    ys = np.arange(h, dtype=np.float32)[:, None] / h - 0.5
     ax, ay = rng.uniform(-1, 1), rng.uniform(-1, 1)
-    t = (ax * (xs / w - 0.5) + ay * (ys / h - 0.5)) / max(abs(ax) + abs(ay), 1e-6) + 0.5
-    light = 1.0 - rng.uniform(0.08, 0.14) * t
-    arr = np.asarray(img, dtype=np.float32) * light[:, :, None]
-    return camera(Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB"), rng)
+    t = (ax * xs + ay * ys) / np.float32(max(abs(ax) + abs(ay), 1e-6)) + 0.5
+    light = 1.0 - np.float32(rng.uniform(0.08, 0.14)) * t
+    return camera(shaded(img, light.astype(np.float32)), rng)
 
 
 def handwrite(

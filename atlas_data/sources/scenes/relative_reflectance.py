@@ -29,6 +29,7 @@ from atlas_data.sources.scenes.kit import (
     camera,
     grain,
     hsv,
+    rgb_planes,
     typeface,
     unit,
     zoom_need,
@@ -98,7 +99,7 @@ def texture(gen: np.random.Generator, size: tuple[int, int], amp: float) -> np.n
     w, h = size
     coarse = gen.normal(0, 1, (max(2, h // 80), max(2, w // 80))).astype(np.float32)
     low = np.asarray(Image.fromarray(coarse).resize(size, Image.Resampling.BICUBIC))
-    fine = grain(gen, size, 1.0)[:, :, 0]
+    fine = grain(gen, size, 1.0)
     return 1 + amp * np.clip(low, -2, 2) + 0.02 * np.clip(fine, -2, 2)
 
 
@@ -258,28 +259,33 @@ def make(rng: random.Random, size: tuple[int, int]) -> Scene:
     # Albedo and shading maps, then the picture = albedo x shading.
     ys = np.arange(h, dtype=np.float32)[:, None]
     xs = np.arange(w, dtype=np.float32)[None, :]
-    alb = np.empty((h, w, 3), np.float32)
-    alb[:horizon] = tint(hsv(rng.random(), rng.uniform(0.05, 0.2), 0.8), a_wall)
-    alb[horizon:] = tint(wood, a_floor)
-    rug_f = rug_m[..., None].astype(np.float32)
-    alb = (alb * (1 - rug_f) + tint(rug_rgb, a_rug) * rug_f).astype(np.float32)
+    wall_alb = tint(hsv(rng.random(), rng.uniform(0.05, 0.2), 0.8), a_wall)
+    floor_alb, rug_alb, base_alb = tint(wood, a_floor), tint(rug_rgb, a_rug), tint(wood, 0.25)
+    rug_f = rug_m.astype(np.float32)
     base = round(14 * u)
-    alb[horizon - base : horizon] = tint(wood, 0.25)
-    alb *= texture(gen, size, 0.012)[..., None]
+    tex = texture(gen, size, 0.012)
     ambient, direct = rng.uniform(0.4, 0.5), 1.0
     across = (1 - xs / w) if light_left else xs / w
     fall = 0.85 + 0.15 * across - 0.05 * (ys / h)
     shade = (ambient + direct * fall * (1 - mask_of(size, shadow, PENUMBRA))) / (ambient + direct)
     shade[:horizon] = np.broadcast_to(0.65 + 0.3 * across, (horizon, w))
-    img_f = alb * shade[..., None]
     crate_alb = tint(hsv(rng.uniform(0.08, 0.12), 0.45, 0.8), a_crate)
     crate_img = Image.new("RGB", size)
     cd = ImageDraw.Draw(crate_img)
     for face, light in ((front, 0.8), (top, 1.0), (side, 0.35)):
         cd.polygon(face, fill=tuple(int(min(255, 255 * v * light)) for v in crate_alb))
-    cm = mask_of(size, crate)[..., None]
-    img_f = img_f * (1 - cm) + np.asarray(crate_img, np.float32) / 255 * cm
-    arr = np.clip(img_f * 255 * 1.2, 0, 255).astype(np.uint8)
+    cm = mask_of(size, crate)
+    crate_px = np.asarray(crate_img, np.float32) / 255
+    # the picture = albedo x shading (x 1.2 exposure), a colour plane at a time
+    lighting = tex * shade * (1 - cm)
+    planes = []
+    for c in range(3):
+        alb = np.empty((h, w), np.float32)
+        alb[:horizon], alb[horizon:] = wall_alb[c], floor_alb[c]
+        alb += (rug_alb[c] - alb) * rug_f
+        alb[horizon - base : horizon] = base_alb[c]
+        planes.append((alb * lighting + crate_px[:, :, c] * cm) * np.float32(255 * 1.2))
+    arr = rgb_planes(planes)
     img = Image.fromarray(arr, "RGB")
     d = ImageDraw.Draw(img)
     for k in range(1, 4):  # the crate's slats, on its front face

@@ -67,13 +67,14 @@ def put(img: Image.Image, spot: list[int], kind: str, rgb: RGB) -> list[int]:
     sw, sh = spot[2] - spot[0], spot[3] - spot[1]
     under = img.getpixel((min(spot[0], img.width - 1), min(spot[3], img.height - 1)))
     assert isinstance(under, tuple)
-    shadow = Image.new("L", img.size, 0)
+    oval = (spot[0] - 0.1 * sw, spot[3] - 0.08 * sh, spot[2] + 0.15 * sw, spot[3] + 0.06 * sh)
+    x0, y0 = math.floor(oval[0]), math.floor(oval[1])  # drawn in its own box: a shift by
+    x1, y1 = math.ceil(oval[2]) + 1, math.ceil(oval[3]) + 1  # whole pixels draws the same
+    shadow = Image.new("L", (x1 - x0, y1 - y0), 0)
     ImageDraw.Draw(shadow).ellipse(
-        (spot[0] - 0.1 * sw, spot[3] - 0.08 * sh, spot[2] + 0.15 * sw, spot[3] + 0.06 * sh),
-        fill=110,
+        (oval[0] - x0, oval[1] - y0, oval[2] - x0, oval[3] - y0), fill=110
     )
-    dark = Image.new("RGB", img.size, tuple(round(c * 0.6) for c in under))
-    img.paste(dark, (0, 0), shadow)
+    img.paste(tuple(round(c * 0.6) for c in under), (x0, y0, x1, y1), shadow)
     mask = silhouette(kind, sw, sh)
     img.paste(shaded(kind, rgb, sw, sh), (spot[0], spot[1]), mask)
     bx0, by0, bx1, by1 = mask.getbbox() or (0, 0, sw, sh)

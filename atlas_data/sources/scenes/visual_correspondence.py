@@ -65,7 +65,7 @@ def wall(rng: random.Random, size: tuple[int, int]) -> np.ndarray:
     w, h = size
     gen = np.random.default_rng(rng.randrange(2**32))
     base = hsv(rng.random(), rng.uniform(0.08, 0.3), rng.uniform(0.5, 0.7))
-    shade = grain(gen, size, 4.0)[:, :, 0].copy()
+    shade = grain(gen, size, 4.0)
     for cell, amp in ((160, 18.0), (24, 7.0)):
         noise = gen.standard_normal((h // cell + 2, w // cell + 2), dtype=np.float32) * amp
         shade += cv2.resize(noise, size, interpolation=cv2.INTER_CUBIC)

@@ -88,7 +88,7 @@ def swatch(
     light = gen.standard_normal((h // 200 + 2, w // 200 + 2), dtype=np.float32)
     lit = 1 + 0.05 * cv2.resize(light, size, interpolation=cv2.INTER_CUBIC)
     plain, inked = (1 - alpha) * lit, alpha * lit  # per pixel: the cloth's share, the ink's
-    checked, noise = bands * plain, grain(gen, size, 2.0)[:, :, 0]
+    checked, noise = bands * plain, grain(gen, size, 2.0)
     out = np.empty((h, w, 3), np.uint8)
     for c in range(3):  # bg, checks and ink mixed by their shares, under the light
         bg, alt, ink = (float(cloth[k][c]) for k in ("bg", "alt", "ink"))
