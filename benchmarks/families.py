@@ -6,8 +6,10 @@ same images are then encoded as the store encodes results (``encode_png``): a co
 sample pays anyway. Prints ms per scene for both and the whole set's
 ``generation / encoding`` ratio (one core). With ``--run N``, it then runs N samples of
 the default and N samples of the 16 families the default had before issue 30, through
-the whole pipeline in one process each, interleaved over ``--rounds``, and prints the
-samples per second of both and their ratio (the default's may drop by at most 10 %).
+the whole pipeline in one process each, after an untimed warm-up run, interleaved over
+``--rounds`` (round r draws seed r, so more rounds average over more samples: a round's
+time varies by 20 % with its seed), and prints the samples per second of both and their
+ratio (the default's may drop by at most 10 %).
 
     python -m benchmarks.families [--per-family 12] [--run 192 --rounds 2]
 """
@@ -35,6 +37,9 @@ def run_speed(n: int, rounds: int) -> None:
     """Samples per second of the default against the 16-family default, same size."""
     seconds = {"default": 0.0, "sixteen": 0.0}
     with tempfile.TemporaryDirectory() as tmp:
+        # a small run first, untimed: loading the OCR models and first imports are not
+        # what either default costs per sample
+        run(RunConfig(n=4, seed=10_000, workers=1, out=str(Path(tmp) / "warm-up")))
         for r in range(rounds):  # interleaved: a slow spell of the machine hits both
             for which in ("default", "sixteen") if r % 2 == 0 else ("sixteen", "default"):
                 options = {"families": ",".join(SIXTEEN)} if which == "sixteen" else {}
@@ -43,7 +48,8 @@ def run_speed(n: int, rounds: int) -> None:
                 t0 = time.perf_counter()
                 manifest = run(config)
                 seconds[which] += time.perf_counter() - t0
-                print(f"round {r} {which}: {manifest.counts.kept} of {n} kept")
+                print(f"round {r} {which}: {manifest.counts.kept} of {n} kept in "
+                      f"{time.perf_counter() - t0:.1f} s", flush=True)  # fmt: skip
     speed = {k: n * rounds / v for k, v in seconds.items()}
     print(f"default ({len(FAMILIES)} families): {speed['default']:.2f} samples/s; "
           f"the 16 of before: {speed['sixteen']:.2f} samples/s")  # fmt: skip

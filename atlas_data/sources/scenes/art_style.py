@@ -178,7 +178,7 @@ def make(rng: random.Random, size: tuple[int, int]) -> Scene:
     palette += [hsv(hue + off, rng.uniform(0.5, 0.8), rng.uniform(0.4, 0.8))
                 for off in (0.08, 0.33, 0.5, 0.62, 0.9)]  # fmt: skip
     ground = hsv(hue, 0.06, 0.95)
-    cw, ch = round(w * rng.uniform(0.7, 0.8)), round(h * rng.uniform(0.7, 0.8))
+    cw, ch = round(w * rng.uniform(0.55, 0.65)), round(h * rng.uniform(0.55, 0.65))
     subjects = rng.sample(SUBJECTS, 3)
     answer_at = rng.randrange(2)
     kinds = [mine, other] if answer_at == 0 else [other, mine]

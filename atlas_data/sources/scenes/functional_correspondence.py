@@ -27,6 +27,7 @@ from atlas_data.sources.scenes.kit import (
     backdrop,
     camera,
     gaussian_blur,
+    rgb_planes,
     typeface,
     unit,
     zoom_need,
@@ -336,11 +337,11 @@ def draw_object(
     xs = (np.arange(c0, c1, dtype=np.float32) / w)[None, :]
     ys = (np.arange(r0, r1, dtype=np.float32) / h)[:, None]
     light = 0.86 + 0.16 * np.cos(np.pi * (xs - 0.3)) * np.cos(np.pi * (ys - 0.3) * 0.6)
+    light = light.astype(np.float32)
     visible: list[np.ndarray] = []
     for part, m in zip(parts, masks, strict=True):
-        rgb = np.asarray(cols[part.material], np.float32)
-        tone = (rgb[None, None, :] * light[..., None]).clip(0, 255).astype(np.uint8)
-        crop.paste(Image.fromarray(tone, "RGB"), (0, 0), m)
+        tone = rgb_planes([light * np.float32(v) for v in cols[part.material]])
+        crop.paste(Image.fromarray(tone), (0, 0), m)
         # the part's rim: a thin darker outline
         edge = Image.fromarray(cv2.dilate(np.asarray(m), np.ones((3, 3), np.uint8)))
         rim = Image.eval(edge, lambda v: v // 3)

@@ -10,11 +10,21 @@ import random
 from dataclasses import replace
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
 from atlas_data.ops.spec import Need
-from atlas_data.sources.scenes.kit import Family, Scene, ask, camera, hsv, unit, zoom_need
+from atlas_data.sources.scenes.kit import (
+    Family,
+    Scene,
+    ask,
+    camera,
+    hsv,
+    rgb_planes,
+    unit,
+    zoom_need,
+)
 
 PHRASINGS = (
     "The two photos were taken from the same spot. Did the camera turn left or right "
@@ -65,14 +75,15 @@ def panorama(rng: random.Random, size: tuple[int, int], horizon: int) -> Image.I
     sky_top = np.array(hsv(rng.uniform(0.55, 0.62), 0.45, 0.85), np.float32)
     sky_low = np.array(hsv(rng.uniform(0.55, 0.62), 0.15, 0.97), np.float32)
     ground = np.array(hsv(rng.uniform(0.06, 0.3), rng.uniform(0.15, 0.3), 0.55), np.float32)
-    t = np.clip(np.arange(h, dtype=np.float32) / max(1, horizon), 0, 1)[:, None, None]
-    arr = np.where(np.arange(h)[:, None, None] < horizon, sky_top + (sky_low - sky_top) * t, ground)
-    arr = np.broadcast_to(arr, (h, w, 3)).astype(np.float32).copy()
+    t = np.clip(np.arange(h, dtype=np.float32) / max(1, horizon), 0, 1)[:, None]
+    above = np.arange(h)[:, None] < horizon
+    mottle = np.zeros((h, w), np.float32)  # the yard floor's texture, at two scales
     for cell, amp in ((90, 10.0), (12, 6.0)):
         noise = gen.normal(0, 1, (h // cell + 2, w // cell + 2)).astype(np.float32)
-        soft = np.asarray(Image.fromarray(noise).resize(size, Image.Resampling.BICUBIC))
-        arr[horizon:] += soft[horizon:, :, None] * amp
-    img = Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB")
+        mottle[horizon:] += cv2.resize(noise, size, interpolation=cv2.INTER_CUBIC)[horizon:] * amp
+    planes = [mottle + np.where(above, top + (low - top) * t, g).astype(np.float32)
+              for top, low, g in zip(sky_top, sky_low, ground, strict=True)]  # fmt: skip
+    img = Image.fromarray(rgb_planes(planes))
     d = ImageDraw.Draw(img)
     hill = hsv(rng.uniform(0.25, 0.4), 0.2, 0.5)
     phases = [rng.uniform(0, 2 * math.pi) for _ in range(3)]
