@@ -252,10 +252,10 @@ def gaussian_blur(img: Image.Image, radius: float) -> Image.Image:
         w, h = img.size
         f = max(1, min(int(radius / 2), w // 8, h // 8))
         small = cv2.resize(arr, (round(w / f), round(h / f)), interpolation=cv2.INTER_AREA)
-        small = cv2.GaussianBlur(small, (0, 0), radius / f)
+        small = cv2.GaussianBlur(small, (0, 0), radius / f, borderType=cv2.BORDER_REPLICATE)
         arr = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     else:
-        arr = cv2.GaussianBlur(arr, (0, 0), radius)
+        arr = cv2.GaussianBlur(arr, (0, 0), radius, borderType=cv2.BORDER_REPLICATE)
     out = Image.fromarray(arr)
     return out if out.mode == img.mode else out.convert(img.mode)
 
