@@ -29,11 +29,12 @@ def read_tile(a: np.ndarray, centre: list[float], side: float, cells: int) -> tu
     """A tile's pattern read from pixels: each cell dark or light at its centre (bilinear)."""
     cell = side / cells
     x0, y0 = centre[0] - side / 2, centre[1] - side / 2
-    lum = a.mean(axis=2)
+    top, left = max(0, math.floor(y0) - 2), max(0, math.floor(x0) - 2)  # the tile's pixels
+    lum = a[top : math.ceil(y0 + side) + 3, left : math.ceil(x0 + side) + 3].mean(axis=2)
     bits = []
     for k in range(cells * cells):
         x, y = x0 + (k % cells + 0.5) * cell - 0.5, y0 + (k // cells + 0.5) * cell - 0.5
-        i, j = math.floor(x), math.floor(y)
+        i, j = math.floor(x) - left, math.floor(y) - top
         fx, fy = x - i, y - j
         patch = lum[j : j + 2, i : i + 2]
         v = (patch[0, 0] * (1 - fx) * (1 - fy) + patch[0, 1] * fx * (1 - fy)
