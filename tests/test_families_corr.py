@@ -34,8 +34,8 @@ def read_tile(a: np.ndarray, centre: list[float], side: float, cells: int) -> tu
     bits = []
     for k in range(cells * cells):
         x, y = x0 + (k % cells + 0.5) * cell - 0.5, y0 + (k // cells + 0.5) * cell - 0.5
+        fx, fy = x - math.floor(x), y - math.floor(y)
         i, j = math.floor(x) - left, math.floor(y) - top
-        fx, fy = x - i, y - j
         patch = lum[j : j + 2, i : i + 2]
         v = (patch[0, 0] * (1 - fx) * (1 - fy) + patch[0, 1] * fx * (1 - fy)
              + patch[1, 0] * (1 - fx) * fy + patch[1, 1] * fx * fy)  # fmt: skip
