@@ -4,7 +4,6 @@ one camera that shoots the same table several times."""
 
 from __future__ import annotations
 
-import io
 import math
 import random
 from collections.abc import Sequence
@@ -75,16 +74,6 @@ def lay(base: Image.Image, pieces: Sequence[Piece], blur: float) -> Image.Image:
     for p in pieces:
         draw_shape(d, p.kind, p.cx, p.cy, p.r, p.rgb)
     return img
-
-
-def shoot(img: Image.Image, blur: float, quality: int) -> tuple[Image.Image, bytes]:
-    """A photograph of ``img``: the lens's blur, then the phone's JPEG. Returns the pixels
-    and the JPEG they were decoded from (stored as it is for Image 1)."""
-    soft = gaussian_blur(img, blur)
-    buf = io.BytesIO()
-    soft.save(buf, "JPEG", quality=quality)
-    data = buf.getvalue()
-    return Image.open(io.BytesIO(data)).convert("RGB"), data
 
 
 def scatter(

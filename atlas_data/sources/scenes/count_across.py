@@ -14,7 +14,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from atlas_data.ops.spec import Need
-from atlas_data.sources.scenes.across_photo import Piece, lay, scatter, shoot, table
+from atlas_data.sources.scenes.across_photo import Piece, lay, scatter, table
 from atlas_data.sources.scenes.kit import (
     RGB,
     SHAPE_COLOURS,
@@ -22,6 +22,7 @@ from atlas_data.sources.scenes.kit import (
     Scene,
     ask,
     multiple_choice,
+    shoot,
     unit,
 )
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from atlas_data.ops.geometry import box_around, clamp_box
 from atlas_data.ops.spec import Need
-from atlas_data.sources.scenes.across_photo import Piece, lay, scatter, shoot, table
-from atlas_data.sources.scenes.kit import SHAPE_COLOURS, Family, Scene, ask, unit
+from atlas_data.sources.scenes.across_photo import Piece, lay, scatter, table
+from atlas_data.sources.scenes.kit import SHAPE_COLOURS, Family, Scene, ask, shoot, unit
 
 PHRASINGS = (
     "One of the three photos was altered. Which image is it (1, 2 or 3)?",

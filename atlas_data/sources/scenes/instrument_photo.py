@@ -10,7 +10,15 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 
-from atlas_data.sources.scenes.kit import RGB, backdrop, gaussian_blur, grain, hsv, rgb_planes
+from atlas_data.sources.scenes.kit import (
+    RGB,
+    backdrop,
+    gaussian_blur,
+    grain,
+    hsv,
+    rgb_planes,
+    shaded,
+)
 
 # Materials of a body (a thermometer's board, a balance's base): a base colour and a grain.
 MATERIALS = ("wood", "plastic", "metal")
@@ -33,10 +41,9 @@ def shadow(
     x0, y0 = max(0, box[0] - pad), max(0, box[1] - pad)
     x1, y1 = min(img.size[0], box[2] + pad), min(img.size[1], box[3] + pad)
     patch = gaussian_blur(mask.crop((x0, y0, x1, y1)), blur)
-    soft = np.asarray(patch, dtype=np.float32)[:, :, None] / 255
-    arr = np.asarray(img.crop((x0, y0, x1, y1)), dtype=np.float32) * (1 - strength * soft)
+    light = 1 - np.float32(strength / 255) * np.asarray(patch, dtype=np.float32)
     out = img.copy()
-    out.paste(Image.fromarray(arr.clip(0, 255).astype(np.uint8), "RGB"), (x0, y0))
+    out.paste(shaded(img.crop((x0, y0, x1, y1)), light), (x0, y0))
     return out
 
 

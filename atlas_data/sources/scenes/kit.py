@@ -261,12 +261,17 @@ def gaussian_blur(img: Image.Image, radius: float) -> Image.Image:
 
 
 def camera(img: Image.Image, rng: random.Random) -> tuple[Image.Image, bytes]:
-    """What a phone adds to a photographed page: mild blur and JPEG artefacts. Returns the
-    pixels and the JPEG they were decoded from: the scene's image is that JPEG, stored as
-    it is (a second encoding would only add artefacts and time)."""
-    soft = gaussian_blur(img, rng.uniform(0.3, 0.7))
+    """What a phone adds to a photographed page: mild blur and JPEG artefacts (see
+    :func:`shoot`)."""
+    return shoot(img, rng.uniform(0.3, 0.7), rng.randint(80, 92))
+
+
+def shoot(img: Image.Image, blur: float, quality: int) -> tuple[Image.Image, bytes]:
+    """A photograph of ``img``: the lens's blur, then the phone's JPEG. Returns the pixels
+    and the JPEG they were decoded from: a scene's Image 1 is that JPEG, stored as it is
+    (a second encoding would only add artefacts and time)."""
     buf = io.BytesIO()
-    soft.save(buf, "JPEG", quality=rng.randint(80, 92))
+    gaussian_blur(img, blur).save(buf, "JPEG", quality=quality)
     data = buf.getvalue()
     return Image.open(io.BytesIO(data)).convert("RGB"), data
 
